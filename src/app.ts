@@ -1,0 +1,136 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import type { Config } from './config.js'
+import { authenticators, type Authenticators } from './auth/authenticate.js'
+import './auth/identity.js'
+import { resolveJwtSecret } from './auth/jwt-secret.js'
+import { warmPasswordHashing } from './auth/passwords.js'
+import { TokenService } from './auth/tokens.js'
+import { UserStatusCache } from './auth/user-status-cache.js'
+import { userRoutes } from './auth/user-routes.js'
+import { companiesRepository } from './db/companies-repository.js'
+import type { Database } from './db/database.js'
+import { bootstrapDemo, type DemoCredentials } from './db/demo-bootstrap.js'
+import { migrate } from './db/migrate.js'
+import { openDatabase } from './db/open.js'
+import { usersRepository } from './db/users-repository.js'
+import { registerErrorHandlers } from './errors.js'
+import { Health, registerHealthRoutes } from './observability/health.js'
+import { createLogger } from './observability/logger.js'
+import { requestIdFor } from './observability/request-id.js'
+import { registerRequestObservability } from './observability/request-log.js'
+import { acceptAnyBodyUnread, registerProxyRoutes } from './proxy/proxy-routes.js'
+import { loadRouteTable } from './proxy/route-table.js'
+import { UpstreamPools } from './proxy/upstream-pools.js'
+import { registerCors } from './server/cors.js'
+import { registerOpenApi } from './server/openapi.js'
+
+export interface BuildOptions {
+  /** Where log lines go (default stdout); tests pass a sink. */
+  readonly logStream?: DestinationStream
+  /** An already open database, left open on close; by default the app opens (and closes) its own. */
+  readonly database?: Database
+  /** Apply pending migrations at startup (default true). */
+  readonly migrate?: boolean
+  /** On an empty embedded database, create the demo company and admin and hand their credentials here once. */
+  readonly onDemoCreated?: (credentials: DemoCredentials) => void
+}
+
+export interface GatewayServices {
+  readonly config: Config
+  readonly db: Database
+  readonly health: Health
+  readonly pools: UpstreamPools
+  readonly tokens: TokenService
+  readonly userCache: UserStatusCache
+  readonly auth: Authenticators
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: GatewayServices
+  }
+}
+
+/** The client keep-alive timeout stays above load balancers' idle timeouts, so that they close first. */
+function serverOptions (config: Config) {
+  return {
+    genReqId: requestIdFor,
+    // Our own access log (observability/request-log.ts) replaces Fastify's two lines per request.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    trustProxy: config.server.trustProxy,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // Whole-request deadlines would cut long uploads and streams; slow clients are bounded by the headers timeout.
+    requestTimeout: 0,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }
+}
+
+async function openServices (app: FastifyInstance, config: Config, options: BuildOptions): Promise<GatewayServices> {
+  const db = options.database ?? await openDatabase(config.database, app.log)
+  if (options.migrate !== false) {
+    const applied = await migrate(db, app.log)
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')
+  }
+  if (config.database.kind === 'embedded' && options.onDemoCreated) {
+    const demo = await bootstrapDemo(db)
+    if (demo) options.onDemoCreated(demo)
+  }
+  const tokens = await TokenService.create(config.jwt, resolveJwtSecret(config, app.log))
+  const userCache = new UserStatusCache(usersRepository(db), config.userCacheTtlMs)
+  await userCache.subscribe(db)
+  const health = new Health()
+  const pools = new UpstreamPools(config.httpClient)
+  health.addCheck('database_connection', () => db.ping())
+  health.addCheck('http_client', async () => !pools.closed)
+  app.addHook('onClose', async () => {
+    await pools.close()
+    if (!options.database) await db.close()
+  })
+  return { config, db, health, pools, tokens, userCache, auth: authenticators(tokens, userCache) }
+}
+
+/** Builds the whole gateway, in the order a request flows through it. Never listens. */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    ...serverOptions(config),
+    loggerInstance: createLogger(config, options.logStream),
+  })
+  app.server.headersTimeout = config.server.headersTimeoutMs
+
+  registerErrorHandlers(app)
+  registerRequestObservability(app)
+  await registerCors(app, config.corsOrigins)
+  await registerOpenApi(app, config)
+
+  const services = await openServices(app, config, options)
+  app.decorate('gateway', services)
+  void warmPasswordHashing()
+
+  app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
+  registerHealthRoutes(app, services.health, config.projectName)
+
+  await app.register(userRoutes, {
+    prefix: '/api/v1/users',
+    users: usersRepository(services.db),
+    companies: companiesRepository(services.db),
+    tokens: services.tokens,
+    initialAuth: services.auth.initial,
+    defaultCompanyId: config.defaultCompanyId,
+  })
+
+  const routes = loadRouteTable(config)
+  await app.register(async (open) => {
+    acceptAnyBodyUnread(open)
+    registerProxyRoutes(open, routes.filter((route) => route.auth === 'none'), services.pools)
+  })
+  await app.register(async (strict) => {
+    acceptAnyBodyUnread(strict)
+    strict.addHook('onRequest', services.auth.strict)
+    registerProxyRoutes(strict, routes.filter((route) => route.auth === 'strict'), services.pools)
+  })
+
+  return app
+}

@@ -1,0 +1,133 @@
+import type { FastifyInstance } from 'fastify'
+import type { CompaniesRepository } from '../db/companies-repository.js'
+import type { UsersRepository } from '../db/users-repository.js'
+import type { AuthHook } from './authenticate.js'
+import { badCredentials } from './auth-errors.js'
+import { chooseCompany, userNotFound } from './company-association.js'
+import { verifyPassword } from './passwords.js'
+import type { TokenService } from './tokens.js'
+
+export interface UserRoutesDeps {
+  readonly users: UsersRepository
+  readonly companies: CompaniesRepository
+  readonly tokens: TokenService
+  readonly initialAuth: AuthHook
+  readonly defaultCompanyId: string | undefined
+}
+
+const nullableString = { type: ['string', 'null'] } as const
+const uuid = { type: 'string', format: 'uuid' } as const
+
+const loginSchema = {
+  tags: ['users'],
+  summary: 'Log in with email and password',
+  body: {
+    type: 'object',
+    required: ['email', 'password'],
+    properties: {
+      email: { type: 'string', format: 'email', maxLength: 320 },
+      password: { type: 'string', minLength: 6, maxLength: 1024 },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['access_token', 'token_type', 'user_id', 'email'],
+      properties: {
+        access_token: { type: 'string' },
+        token_type: { type: 'string' },
+        user_id: { type: 'string' },
+        email: { type: 'string' },
+        full_name: nullableString,
+        roles: { type: ['array', 'null'], items: { type: 'string' } },
+        company_id: nullableString,
+      },
+    },
+  },
+} as const
+
+const ensureCompanySchema = {
+  tags: ['users'],
+  summary: 'Associate the caller with a company and get a new token',
+  security: [{ bearerAuth: [] }],
+  body: {
+    anyOf: [
+      { type: 'null' },
+      { type: 'object', properties: { company_id: { anyOf: [uuid, { type: 'null' }] } } },
+    ],
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        user_id: { type: 'string' },
+        company_id: { type: 'string' },
+        message: { type: 'string' },
+        new_access_token: { type: 'string' },
+        token_type: { type: 'string' },
+        roles: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  },
+} as const
+
+/** An empty JSON body is the same as no body: ensure-company takes absent, null and {} alike. */
+function acceptEmptyJson (context: FastifyInstance): void {
+  context.removeContentTypeParser('application/json')
+  context.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string).trim()
+    if (text === '') {
+      done(null, null)
+      return
+    }
+    try {
+      done(null, JSON.parse(text))
+    } catch (error) {
+      done(error as Error, undefined)
+    }
+  })
+}
+
+export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): Promise<void> {
+  acceptEmptyJson(app)
+
+  app.post<{ Body: { email: string, password: string } }>('/login', { schema: loginSchema }, async (request) => {
+    const { email, password } = request.body
+    const user = await deps.users.findCredentialsByEmail(email)
+    // The password is checked even for unknown and inactive users: every failure costs one bcrypt compare.
+    const passwordMatches = await verifyPassword(password, user?.hashedPassword)
+    if (!user || !passwordMatches || !user.isActive) throw badCredentials()
+    await deps.users.recordLogin(user.id)
+    const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
+    request.log.info({ user_id: user.id }, 'login succeeded')
+    return {
+      access_token: accessToken,
+      token_type: 'bearer',
+      user_id: user.id,
+      email: user.email,
+      full_name: user.fullName,
+      roles: user.roles,
+      company_id: user.companyId,
+    }
+  })
+
+  await app.register(async (authenticated) => {
+    authenticated.addHook('onRequest', deps.initialAuth)
+    authenticated.post<{ Body: { company_id?: string | null } | null | undefined }>('/me/ensure-company', { schema: ensureCompanySchema }, async (request) => {
+      const identity = request.identity
+      const user = identity ? await deps.users.findStatus(identity.userId) : null
+      if (!user) throw userNotFound()
+      const { companyId, changed } = await chooseCompany(user, request.body?.company_id ?? undefined, deps.defaultCompanyId, deps.companies)
+      if (changed) await deps.users.setCompany(user.id, companyId)
+      const newAccessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId, roles: user.roles })
+      return {
+        user_id: user.id,
+        company_id: companyId,
+        message: changed ? `Company association successfully updated to ${companyId}.` : `Company association confirmed as ${companyId}.`,
+        new_access_token: newAccessToken,
+        token_type: 'bearer',
+        roles: user.roles,
+      }
+    })
+  })
+}

@@ -1,0 +1,112 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+/**
+ * Stable codes of every error the gateway itself answers with. The wire format stays the seeds'
+ * `{"detail": ...}`; the code travels beside it in the log and in the README's error table.
+ */
+export type GatewayErrorCode =
+  | 'NOT_FOUND'
+  | 'VALIDATION_FAILED'
+  | 'BAD_REQUEST'
+  | 'UNSAFE_PATH'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_AUTHENTICATED'
+  | 'INVALID_TOKEN'
+  | 'BAD_CREDENTIALS'
+  | 'COMPANY_REQUIRED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_BAD_GATEWAY'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL'
+
+export class GatewayError extends Error {
+  override name = 'GatewayError'
+  readonly code: GatewayErrorCode
+  readonly statusCode: number
+  readonly detail: unknown
+  readonly headers: Readonly<Record<string, string>> | undefined
+
+  constructor (code: GatewayErrorCode, statusCode: number, detail: unknown, options: { headers?: Record<string, string>, cause?: unknown } = {}) {
+    super(typeof detail === 'string' ? detail : code, { cause: options.cause })
+    this.code = code
+    this.statusCode = statusCode
+    this.detail = detail
+    this.headers = options.headers
+  }
+}
+
+export const notFound = (detail = 'Not Found'): GatewayError => new GatewayError('NOT_FOUND', 404, detail)
+export const badRequest = (detail: string): GatewayError => new GatewayError('BAD_REQUEST', 400, detail)
+export const forbidden = (detail: string): GatewayError => new GatewayError('FORBIDDEN', 403, detail)
+export const conflict = (detail: string): GatewayError => new GatewayError('CONFLICT', 409, detail)
+export const payloadTooLarge = (limitBytes: number): GatewayError =>
+  new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${limitBytes} bytes.`)
+
+interface ValidationItem { loc: (string | number)[], msg: string, type: string }
+
+/** FastAPI's 422 shape, so clients written against the seeds read our validation errors unchanged. */
+function validationDetail (error: FastifyError): ValidationItem[] {
+  const context = error.validationContext ?? 'body'
+  return (error.validation ?? []).map((issue) => {
+    const missing = issue.keyword === 'required' ? String(issue.params.missingProperty) : undefined
+    const path = issue.instancePath.split('/').filter(Boolean)
+    const loc = [context, ...path, ...(missing ? [missing] : [])].map((part) => /^\d+$/.test(part) ? Number(part) : part)
+    return { loc, msg: missing ? 'Field required' : (issue.message ?? 'Invalid value'), type: missing ? 'missing' : issue.keyword }
+  })
+}
+
+const STATUS_DETAIL: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  408: 'Request Timeout',
+  413: 'Request body too large.',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
+}
+
+function sendError (reply: FastifyReply, status: number, detail: unknown, headers?: Readonly<Record<string, string>>): void {
+  if (headers) reply.headers(headers)
+  reply.code(status).type('application/json; charset=utf-8').send({ detail })
+}
+
+/** One place turns every thrown error into the wire format; a 5xx never shows its cause to the client. */
+export function handleError (error: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof GatewayError) {
+    const level = error.statusCode >= 500 ? 'warn' : 'debug'
+    request.log[level]({ code: error.code, status: error.statusCode, err: error.cause }, error.message)
+    sendError(reply, error.statusCode, error.detail, error.headers)
+    return
+  }
+  if (error.validation) {
+    sendError(reply, 422, validationDetail(error))
+    return
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+    sendError(reply, 422, [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
+    return
+  }
+  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    sendError(reply, 422, [{ loc: ['body'], msg: 'Field required', type: 'missing' }])
+    return
+  }
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    request.log.debug({ code: error.code, status }, error.message)
+    sendError(reply, status, STATUS_DETAIL[status] ?? 'Bad Request')
+    return
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  sendError(reply, 500, 'Internal Server Error')
+}
+
+export function registerErrorHandlers (app: FastifyInstance): void {
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'))
+}

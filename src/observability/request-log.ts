@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Filled by the proxy: which upstream served the request and how long it took to answer. */
+    upstream: { name: string, latencyMs: number } | null
+  }
+}
+
+function pathOf (url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/**
+ * X-Request-ID and X-Process-Time on every response (404s and errors included), and one access-log
+ * line per request. The query string is left out of the log: it may carry tickets or tokens.
+ */
+export function registerRequestObservability (app: FastifyInstance): void {
+  app.decorateRequest('upstream', null)
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
+
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('x-process-time', `${reply.elapsedTime.toFixed(2)}ms`)
+    done(null, payload)
+  })
+
+  app.addHook('onRequestAbort', (request, done) => {
+    request.log.info({ method: request.method, path: pathOf(request.url), user_id: request.identity?.userId, upstream: request.upstream?.name },
+      'client closed the connection before the response completed')
+    done()
+  })
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const identity = request.identity
+    request.log.info({
+      method: request.method,
+      path: pathOf(request.url),
+      status: reply.statusCode,
+      duration_ms: Number(reply.elapsedTime.toFixed(2)),
+      user_id: identity?.userId,
+      company_id: identity?.companyId,
+      upstream: request.upstream?.name,
+      upstream_latency_ms: request.upstream ? Number(request.upstream.latencyMs.toFixed(2)) : undefined,
+    }, 'request completed')
+    done()
+  })
+}

@@ -1,0 +1,104 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Identity } from '../auth/identity.js'
+
+export type OutgoingHeaders = Record<string, string | string[]>
+
+/**
+ * Never forwarded as received. Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection; `host` and
+ * the forwarding/tracing headers are rewritten by us; `expect` is answered by this server, not the upstream.
+ */
+const NOT_FORWARDED = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+  'host', 'expect', 'forwarded', 'via', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'traceparent',
+])
+
+/** Credentials for the gateway itself: the backends trust the identity headers instead. */
+const CREDENTIALS = new Set(['authorization', 'cookie'])
+
+/** Identity headers only the gateway may set, in any letter case (SPEC §2.4). */
+function isIdentityHeader (lowerName: string): boolean {
+  return lowerName.startsWith('x-user-') || lowerName.startsWith('x-company-') || lowerName.startsWith('x-gateway-')
+}
+
+/** RFC 9110 §7.6.1: a proxy removes every header the Connection header names. */
+export function connectionNominated (connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined
+  const names = new Set<string>()
+  for (const value of Array.isArray(connection) ? connection : [connection]) {
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase()
+      if (name) names.add(name)
+    }
+  }
+  return names
+}
+
+export interface ForwardContext {
+  readonly requestId: string
+  readonly clientIp: string
+  readonly protocol: string
+  readonly traceparent: string
+  readonly identity: Identity | null
+  /** The auth-service route passes the client's own credentials through; identity routes do not. */
+  readonly forwardCredentials: boolean
+}
+
+export const VIA = '1.1 atenex-gateway'
+
+/**
+ * The headers sent upstream: everything the client sent minus what a client must not choose, then the
+ * gateway's own headers. Stripping happens before injection, so no client value can survive beside ours.
+ * Node has already lower-cased the names of `incoming`.
+ */
+export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, context: ForwardContext): OutgoingHeaders {
+  const nominated = connectionNominated(incoming.connection)
+  const out: OutgoingHeaders = {}
+  for (const name in incoming) {
+    const value = incoming[name]
+    if (value === undefined || NOT_FORWARDED.has(name) || isIdentityHeader(name)) continue
+    if (nominated?.has(name)) continue
+    if (!context.forwardCredentials && CREDENTIALS.has(name)) continue
+    out[name] = value
+  }
+
+  const priorForwardedFor = incoming['x-forwarded-for']
+  out['x-forwarded-for'] = priorForwardedFor && !nominated?.has('x-forwarded-for') ? `${priorForwardedFor}, ${context.clientIp}` : context.clientIp
+  out['x-forwarded-proto'] = context.protocol
+  if (incoming.host !== undefined) out['x-forwarded-host'] = incoming.host
+  const priorVia = incoming.via
+  out.via = priorVia && !nominated?.has('via') ? `${priorVia}, ${VIA}` : VIA
+  out['x-request-id'] = context.requestId
+  out.traceparent = context.traceparent
+
+  const identity = context.identity
+  if (identity) {
+    out['x-user-id'] = identity.userId
+    if (identity.companyId) out['x-company-id'] = identity.companyId
+    if (identity.email) out['x-user-email'] = identity.email
+    out['x-user-roles'] = identity.roles.join(',')
+  }
+  return out
+}
+
+/**
+ * Hop-by-hop headers of the upstream's response are not ours to pass on; CORS belongs to the gateway's
+ * policy, and the request id and timing are the gateway's own.
+ */
+const NOT_RETURNED = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'x-request-id', 'x-process-time',
+])
+
+export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>): OutgoingHeaders {
+  const nominated = connectionNominated(upstream.connection)
+  const out: OutgoingHeaders = {}
+  for (const name in upstream) {
+    const value = upstream[name]
+    if (value === undefined || NOT_RETURNED.has(name) || name.startsWith('access-control-')) continue
+    if (nominated?.has(name)) continue
+    out[name] = value
+  }
+  return out
+}

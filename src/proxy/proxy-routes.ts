@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { payloadTooLarge } from '../errors.js'
+import { childTraceparent } from '../observability/trace-context.js'
+import { limitedBody } from './body-limit.js'
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
+import { upstreamTarget } from './path-safety.js'
+import type { ProxyRoute } from './route-table.js'
+import { upstreamFailure } from './upstream-errors.js'
+import type { UpstreamPools } from './upstream-pools.js'
+
+function hasBody (request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Proxied bodies are never parsed: every content type is accepted here and left unread on the raw
+ * request, to be streamed upstream by the handler.
+ */
+export function acceptAnyBodyUnread (context: FastifyInstance): void {
+  context.removeAllContentTypeParsers()
+  context.addContentTypeParser('*', (_request, _payload, done) => done(null))
+}
+
+function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
+  const { pool, basePath } = pools.upstreamFor(route.upstreamUrl)
+  const upstreamPath = basePath + route.upstreamPath
+
+  return async function forward (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const path = upstreamTarget(request.raw.url ?? '', route.path, route.exact, upstreamPath)
+    let body: ReturnType<typeof limitedBody> | undefined
+    if (hasBody(request)) {
+      if (Number(request.headers['content-length']) > route.maxBodyBytes) {
+        reply.header('connection', 'close')
+        throw payloadTooLarge(route.maxBodyBytes)
+      }
+      body = limitedBody(request.raw, route.maxBodyBytes)
+    }
+
+    // Client gone (before or during the response): abort the upstream request and free its connection.
+    const abort = new AbortController()
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort()
+    })
+
+    const headers = upstreamRequestHeaders(request.headers, {
+      requestId: request.id,
+      clientIp: request.ip,
+      protocol: request.protocol,
+      traceparent: childTraceparent(request.headers.traceparent),
+      identity: request.identity,
+      forwardCredentials: route.auth === 'none',
+    })
+
+    const started = performance.now()
+    let response
+    try {
+      response = await pool.request({
+        method: request.method as 'GET',
+        path,
+        headers,
+        body,
+        signal: abort.signal,
+        headersTimeout: route.timeoutMs,
+        bodyTimeout: route.timeoutMs,
+      })
+    } catch (error) {
+      if (abort.signal.aborted) {
+        request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
+        return reply.code(499).send()
+      }
+      throw upstreamFailure(error)
+    }
+    request.upstream = { name: route.name, latencyMs: performance.now() - started }
+    return reply.code(response.statusCode).headers(clientResponseHeaders(response.headers)).send(response.body)
+  }
+}
+
+/** Registers `routes` in `context`, whose hooks (authentication or none) then apply to all of them. */
+export function registerProxyRoutes (context: FastifyInstance, routes: readonly ProxyRoute[], pools: UpstreamPools): void {
+  for (const route of routes) {
+    const handler = proxyHandler(route, pools)
+    const urls = route.exact ? [route.path] : [route.path, `${route.path}/*`]
+    for (const url of urls) {
+      context.route({ method: [...route.methods], url, exposeHeadRoute: false, handler })
+    }
+  }
+}
