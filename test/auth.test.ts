@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict'
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import { SignJWT, UnsecuredJWT } from 'jose'
+import { usersRepository } from '../src/db/users-repository.js'
+import { backends } from './helpers/databases.js'
+import { signToken, startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import { eventually } from './helpers/wait.js'
+
+/** A real passlib 1.7.4 hash (`CryptContext(schemes=["bcrypt"]).hash("passlib-Secret-123")`), as the seeds stored them. */
+const PASSLIB_HASH = '$2b$12$683fp3csq9BHt1H0JRbTRO1GA4YbArZQLBPGNxaVNIjF1tqDwumoW'
+const PASSLIB_PASSWORD = 'passlib-Secret-123'
+
+async function post (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+}
+
+for (const { backend, skip } of await backends()) {
+  describe(`authentication and tenancy [${backend}]`, { skip }, () => {
+    let gateway: TestGateway
+    let upstream: StandInUpstream
+    let defaultCompanyId: string
+    let member: TestUser
+
+    before(async () => {
+      upstream = await startUpstream()
+      defaultCompanyId = randomUUID()
+      gateway = await startGateway({
+        backend,
+        env: {
+          GATEWAY_INGEST_SERVICE_URL: upstream.url,
+          GATEWAY_QUERY_SERVICE_URL: upstream.url,
+          GATEWAY_DEFAULT_COMPANY_ID: defaultCompanyId,
+          GATEWAY_USER_CACHE_TTL: '300',
+        },
+      })
+      await gateway.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [defaultCompanyId, `Default ${defaultCompanyId}`])
+      member = await gateway.user({ companyId: (await gateway.company()).id })
+    })
+    after(async () => {
+      await gateway.close()
+      await upstream.close()
+    })
+
+    const ingest = async (token: string | undefined, path = '/api/v1/ingest/status'): Promise<Response> =>
+      fetch(`${gateway.url}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+
+    describe('login', () => {
+      test('answers a token and the user\'s profile, and records last_login', async () => {
+        const response = await post(`${gateway.url}/api/v1/users/login`, { email: member.email.toUpperCase(), password: member.password })
+        assert.equal(response.status, 200)
+        const body = await response.json() as Record<string, unknown>
+        assert.deepEqual(Object.keys(body).sort(), ['access_token', 'company_id', 'email', 'full_name', 'roles', 'token_type', 'user_id'])
+        assert.equal(body.token_type, 'bearer')
+        assert.equal(body.user_id, member.id)
+        assert.equal(body.email, member.email)
+        assert.equal(body.company_id, member.companyId)
+        assert.deepEqual(body.roles, ['user'])
+        const proxied = await ingest(body.access_token as string)
+        assert.equal(proxied.status, 200, 'the login token opens the proxied routes')
+        const { rows } = await gateway.app.gateway.db.query<{ last_login: Date | null }>('SELECT last_login FROM users WHERE id = $1', [member.id])
+        assert.ok(rows[0]?.last_login instanceof Date, 'last_login written')
+      })
+
+      test('a hash written by Python passlib verifies', async () => {
+        const email = `passlib-${randomUUID()}@example.com`
+        await gateway.app.gateway.db.query('INSERT INTO users (email, hashed_password, company_id) VALUES ($1, $2, $3)', [email, PASSLIB_HASH, member.companyId])
+        const response = await post(`${gateway.url}/api/v1/users/login`, { email, password: PASSLIB_PASSWORD })
+        assert.equal(response.status, 200)
+      })
+
+      test('unknown email, wrong password and inactive user get the same 401', async () => {
+        const inactive = await gateway.user({ active: false, companyId: member.companyId })
+        const attempts = [
+          { email: `nobody-${randomUUID()}@example.com`, password: 'whatever-123' },
+          { email: member.email, password: 'wrong-password' },
+          { email: inactive.email, password: inactive.password },
+        ]
+        for (const attempt of attempts) {
+          const response = await post(`${gateway.url}/api/v1/users/login`, attempt)
+          assert.equal(response.status, 401)
+          assert.equal(response.headers.get('www-authenticate'), 'Bearer')
+          assert.deepEqual(await response.json(), { detail: 'Incorrect email or password' })
+        }
+      })
+
+      test('bad bodies get FastAPI-shaped 422s', async () => {
+        for (const body of [{ email: 'not-an-email', password: 'long-enough' }, { email: 'a@example.com', password: '12345' }, { email: 'a@example.com' }]) {
+          const response = await post(`${gateway.url}/api/v1/users/login`, body)
+          assert.equal(response.status, 422, JSON.stringify(body))
+          const detail = (await response.json() as { detail: { loc: unknown[], msg: string, type: string }[] }).detail
+          assert.ok(Array.isArray(detail) && detail.length > 0)
+          assert.equal(detail[0]?.loc[0], 'body')
+        }
+        const broken = await fetch(`${gateway.url}/api/v1/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' })
+        assert.equal(broken.status, 422)
+      })
+
+      test('the password and the password hash never reach the log', async () => {
+        await post(`${gateway.url}/api/v1/users/login`, { email: member.email, password: member.password })
+        assert.ok(!gateway.logs.text.includes(member.password))
+        assert.ok(!gateway.logs.text.includes('$2b$'))
+        assert.ok(!gateway.logs.text.includes(TEST_JWT_SECRET))
+      })
+    })
+
+    describe('token verification', () => {
+      const expectInvalid = async (token: string, detail: string): Promise<void> => {
+        const response = await ingest(token)
+        assert.equal(response.status, 401, detail)
+        assert.deepEqual(await response.json(), { detail })
+        const challenge = response.headers.get('www-authenticate') ?? ''
+        assert.match(challenge, /^Bearer error="invalid_token", error_description="[^"]+"$/)
+      }
+      const claims = (): Record<string, unknown> => ({ sub: member.id, email: member.email, company_id: member.companyId })
+
+      test('a missing or non-Bearer header gets 401 Not authenticated', async () => {
+        for (const authorization of [undefined, 'Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ']) {
+          const response = await fetch(`${gateway.url}/api/v1/ingest/x`, { headers: authorization === undefined ? {} : { authorization } })
+          assert.equal(response.status, 401)
+          assert.equal(response.headers.get('www-authenticate'), 'Bearer')
+          assert.deepEqual(await response.json(), { detail: 'Not authenticated' })
+        }
+      })
+
+      test('expired', async () => {
+        await expectInvalid(await signToken(claims(), { expiresIn: Math.floor(Date.now() / 1000) - 120 }), 'Token has expired.')
+      })
+
+      test('not yet valid (nbf)', async () => {
+        const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').setNotBefore('10m')
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET))
+        await expectInvalid(token, 'Token validation failed: Token is not yet valid (nbf).')
+      })
+
+      test('bad signature', async () => {
+        const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h')
+          .sign(new TextEncoder().encode('another-secret-0123456789abcdef0123456789'))
+        await expectInvalid(token, 'Token validation failed: Signature verification failed.')
+      })
+
+      test('alg none', async () => {
+        const token = new UnsecuredJWT(claims()).setExpirationTime('1h').encode()
+        await expectInvalid(token, 'Token validation failed: Algorithm not allowed.')
+      })
+
+      test('RS256 and the RS256/HS256 key confusion', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        const rs256 = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey)
+        await expectInvalid(rs256, 'Token validation failed: Algorithm not allowed.')
+        // The classic confusion: an HS256 token whose HMAC key is the RSA public key.
+        const pem = publicKey.export({ type: 'spki', format: 'pem' })
+        const confused = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(String(pem)))
+        await expectInvalid(confused, 'Token validation failed: Signature verification failed.')
+      })
+
+      test('missing sub, missing exp, non-UUID sub and company', async () => {
+        const { sub: _sub, ...withoutSub } = claims()
+        await expectInvalid(await signToken(withoutSub, { expiresIn: '1h' }), "Token missing 'sub' (user ID) claim.")
+        await expectInvalid(await signToken(claims()), 'Token validation failed: Token has no valid expiry (exp).')
+        await expectInvalid(await signToken({ ...claims(), sub: 'user-42' }, { expiresIn: '1h' }), 'Invalid user ID format in token.')
+        await expectInvalid(await signToken({ ...claims(), company_id: 'acme' }, { expiresIn: '1h' }), 'Invalid company ID format in token.')
+      })
+
+      test('an audience is refused when none is configured', async () => {
+        await expectInvalid(await signToken({ ...claims(), aud: 'authenticated' }, { expiresIn: '1h' }), 'Token validation failed: Unexpected audience.')
+      })
+
+      test('oversized tokens are refused unparsed', async () => {
+        await expectInvalid(`${'a'.repeat(9000)}.b.c`, 'Token validation failed: Token too large.')
+      })
+
+      test('garbage', async () => {
+        await expectInvalid('not.a.jwt', 'Token validation failed: Malformed token.')
+      })
+
+      test('unknown and inactive users', async () => {
+        await expectInvalid(await signToken({ ...claims(), sub: randomUUID() }, { expiresIn: '1h' }), 'User associated with token not found.')
+        const inactive = await gateway.user({ active: false, companyId: member.companyId })
+        await expectInvalid(await gateway.tokenFor(inactive), 'User associated with token is inactive.')
+      })
+
+      test('company_id comes from app_metadata, never from user_metadata', async () => {
+        const { company_id: _company, ...base } = claims()
+        const fromApp = await signToken({ ...base, app_metadata: { company_id: member.companyId } }, { expiresIn: '1h' })
+        assert.equal((await ingest(fromApp)).status, 200)
+        assert.equal(upstream.last().headers['x-company-id'], member.companyId)
+        const fromUser = await signToken({ ...base, user_metadata: { company_id: member.companyId } }, { expiresIn: '1h' })
+        assert.equal((await ingest(fromUser)).status, 403)
+      })
+    })
+
+    describe('company requirement and identity headers', () => {
+      test('no company: 403 on proxied routes, but ensure-company works', async () => {
+        const loner = await gateway.user()
+        const token = await gateway.tokenFor(loner)
+        const response = await ingest(token)
+        assert.equal(response.status, 403)
+        assert.equal(response.headers.get('www-authenticate'), 'Bearer error="insufficient_scope"')
+        assert.deepEqual(await response.json(), { detail: 'User authenticated, but required company association is missing or invalid in token.' })
+        const ensured = await post(`${gateway.url}/api/v1/users/me/ensure-company`, undefined, { authorization: `Bearer ${token}` })
+        assert.equal(ensured.status, 200)
+      })
+
+      test('roles come from the database, not the token', async () => {
+        const token = await gateway.tokenFor(member, { roles: ['admin'] })
+        await ingest(token)
+        assert.equal(upstream.last().headers['x-user-roles'], 'user')
+      })
+
+      test('a deactivated user is refused within 1 s through NOTIFY, not the 300 s TTL', async () => {
+        const user = await gateway.user({ companyId: member.companyId })
+        const token = await gateway.tokenFor(user)
+        assert.equal((await ingest(token)).status, 200)
+        await usersRepository(gateway.app.gateway.db).setActive(user.id, false)
+        const took = await eventually(async () => (await ingest(token)).status === 401, 1000, 'deactivation seen')
+        assert.ok(took < 1000)
+      })
+
+      test('steady state: no database query per proxied request', async () => {
+        const token = await gateway.tokenFor(member)
+        assert.equal((await ingest(token)).status, 200)
+        const before = gateway.app.gateway.db.queryCount
+        for (let i = 0; i < 25; i++) assert.equal((await ingest(token)).status, 200)
+        assert.equal(gateway.app.gateway.db.queryCount - before, 0)
+      })
+    })
+
+    describe('ensure-company', () => {
+      const ensure = async (user: TestUser, body?: unknown, raw?: string): Promise<Response> => {
+        const headers = { authorization: `Bearer ${await gateway.tokenFor(user)}`, 'content-type': 'application/json' }
+        return fetch(`${gateway.url}/api/v1/users/me/ensure-company`, { method: 'POST', headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) })
+      }
+
+      test('no company and no body: the default company, and a token that opens the proxied routes', async () => {
+        const user = await gateway.user()
+        for (const [body, raw] of [[undefined, undefined], [null, undefined], [{}, undefined], [undefined, '']] as const) {
+          const response = await ensure(user, body, raw)
+          assert.equal(response.status, 200, `body ${JSON.stringify(body)} raw ${JSON.stringify(raw)}`)
+          const result = await response.json() as Record<string, unknown>
+          assert.equal(result.company_id, defaultCompanyId)
+          assert.equal(result.user_id, user.id)
+          assert.equal(result.token_type, 'bearer')
+          assert.deepEqual(result.roles, ['user'])
+          assert.match(String(result.message), /^Company association (successfully updated to|confirmed as) [0-9a-f-]{36}\.$/)
+          assert.equal((await ingest(result.new_access_token as string)).status, 200)
+          assert.equal(upstream.last().headers['x-company-id'], defaultCompanyId)
+        }
+      })
+
+      test('messages: updated the first time, confirmed after', async () => {
+        const user = await gateway.user()
+        const first = await (await ensure(user)).json() as { message: string }
+        assert.equal(first.message, `Company association successfully updated to ${defaultCompanyId}.`)
+        const again = await (await ensure({ ...user, companyId: defaultCompanyId })).json() as { message: string }
+        assert.equal(again.message, `Company association confirmed as ${defaultCompanyId}.`)
+      })
+
+      test('the user\'s current company wins over the default', async () => {
+        const result = await (await ensure(member)).json() as Record<string, unknown>
+        assert.equal(result.company_id, member.companyId)
+        assert.equal(result.message, `Company association confirmed as ${member.companyId}.`)
+      })
+
+      test('a non-admin cannot move to another company, existing or not', async () => {
+        const other = await gateway.company()
+        for (const companyId of [other.id, randomUUID()]) {
+          const response = await ensure(member, { company_id: companyId })
+          assert.equal(response.status, 403)
+          assert.deepEqual(await response.json(), { detail: 'Not allowed to change company association.' })
+        }
+      })
+
+      test('an admin may choose any active company; unknown and inactive ones are refused', async () => {
+        const admin = await gateway.user({ companyId: member.companyId, roles: ['admin', 'user'] })
+        const other = await gateway.company()
+        const moved = await ensure(admin, { company_id: other.id })
+        assert.equal(moved.status, 200)
+        assert.equal((await moved.json() as { company_id: string }).company_id, other.id)
+        const unknown = randomUUID()
+        const missing = await ensure(admin, { company_id: unknown })
+        assert.equal(missing.status, 400)
+        assert.deepEqual(await missing.json(), { detail: `Company with ID '${unknown}' not found.` })
+        const closed = await gateway.company(undefined, false)
+        const inactive = await ensure(admin, { company_id: closed.id })
+        assert.equal(inactive.status, 400)
+        assert.deepEqual(await inactive.json(), { detail: `Cannot assign user to inactive company '${closed.id}'.` })
+      })
+
+      test('a malformed company id is a 422', async () => {
+        const response = await ensure(member, { company_id: 'not-a-uuid' })
+        assert.equal(response.status, 422)
+      })
+
+      test('no body, no company, no default: 400', async () => {
+        const noDefault = await startGateway({ backend, env: { GATEWAY_INGEST_SERVICE_URL: upstream.url } })
+        try {
+          const user = await noDefault.user()
+          const response = await fetch(`${noDefault.url}/api/v1/users/me/ensure-company`, { method: 'POST', headers: { authorization: `Bearer ${await noDefault.tokenFor(user)}` } })
+          assert.equal(response.status, 400)
+          assert.deepEqual(await response.json(), { detail: 'Cannot associate company: No specific ID provided and no default available for this user.' })
+        } finally { await noDefault.close() }
+      })
+
+      test('a bad token is a 401', async () => {
+        const response = await fetch(`${gateway.url}/api/v1/users/me/ensure-company`, { method: 'POST', headers: { authorization: 'Bearer nope' } })
+        assert.equal(response.status, 401)
+      })
+    })
+  })
+}
