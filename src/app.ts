@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
+import { adminRoutes } from './admin/admin-routes.js'
 import { authenticators, type Authenticators } from './auth/authenticate.js'
 import './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
@@ -119,6 +120,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     tokens: services.tokens,
     initialAuth: services.auth.initial,
     defaultCompanyId: config.defaultCompanyId,
+    allowSelfRegistration: config.allowSelfRegistration,
+  })
+  await app.register(adminRoutes, {
+    prefix: '/api/v1/admin',
+    users: usersRepository(services.db),
+    companies: companiesRepository(services.db),
+    adminAuth: services.auth.admin,
   })
 
   const routes = loadRouteTable(config)

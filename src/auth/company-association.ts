@@ -1,5 +1,5 @@
 import { GatewayError, badRequest, forbidden, notFound } from '../errors.js'
-import type { CompaniesRepository } from '../db/companies-repository.js'
+import type { CompaniesRepository, Company } from '../db/companies-repository.js'
 import type { UserStatus } from '../db/users-repository.js'
 
 export interface Association {
@@ -22,10 +22,16 @@ export async function chooseCompany (
   const allowed = isAdmin || target === current || (current === null && target === defaultCompanyId?.toLowerCase())
   if (!allowed) throw forbidden('Not allowed to change company association.')
 
-  const company = await companies.findById(target)
-  if (!company) throw badRequest(`Company with ID '${target}' not found.`)
-  if (!company.isActive) throw badRequest(`Cannot assign user to inactive company '${target}'.`)
+  const company = await requireActiveCompany(companies, target)
   return { companyId: company.id, changed: company.id !== current }
+}
+
+/** A company users may be attached to: it must exist and be active (the seeds' TODO, done). */
+export async function requireActiveCompany (companies: CompaniesRepository, companyId: string): Promise<Company> {
+  const company = await companies.findById(companyId)
+  if (!company) throw badRequest(`Company with ID '${companyId}' not found.`)
+  if (!company.isActive) throw badRequest(`Cannot assign user to inactive company '${companyId}'.`)
+  return company
 }
 
 export const userNotFound = (): GatewayError => notFound('User not found.')

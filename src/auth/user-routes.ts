@@ -3,8 +3,10 @@ import type { CompaniesRepository } from '../db/companies-repository.js'
 import type { UsersRepository } from '../db/users-repository.js'
 import type { AuthHook } from './authenticate.js'
 import { badCredentials } from './auth-errors.js'
-import { chooseCompany, userNotFound } from './company-association.js'
-import { verifyPassword } from './passwords.js'
+import { DuplicateEmailError } from '../db/users-repository.js'
+import { badRequest, conflict } from '../errors.js'
+import { chooseCompany, requireActiveCompany, userNotFound } from './company-association.js'
+import { hashPassword, verifyPassword } from './passwords.js'
 import type { TokenService } from './tokens.js'
 
 export interface UserRoutesDeps {
@@ -13,6 +15,7 @@ export interface UserRoutesDeps {
   readonly tokens: TokenService
   readonly initialAuth: AuthHook
   readonly defaultCompanyId: string | undefined
+  readonly allowSelfRegistration: boolean
 }
 
 const nullableString = { type: ['string', 'null'] } as const
@@ -71,6 +74,21 @@ const ensureCompanySchema = {
   },
 } as const
 
+const registerSchema = {
+  tags: ['users'],
+  summary: 'Self-registration (only when GATEWAY_ALLOW_SELF_REGISTRATION=true): joins the default company as a user',
+  body: {
+    type: 'object',
+    required: ['email', 'password'],
+    properties: {
+      email: { type: 'string', format: 'email', maxLength: 320 },
+      password: { type: 'string', minLength: 8, maxLength: 1024 },
+      name: { type: ['string', 'null'], minLength: 2, maxLength: 200 },
+    },
+  },
+  response: { 201: { type: 'object', properties: { message: { type: 'string' }, user_id: { type: 'string' } } } },
+} as const
+
 /** An empty JSON body is the same as no body: ensure-company takes absent, null and {} alike. */
 function acceptEmptyJson (context: FastifyInstance): void {
   context.removeContentTypeParser('application/json')
@@ -110,6 +128,27 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       company_id: user.companyId,
     }
   })
+
+  if (deps.allowSelfRegistration) {
+    app.post<{ Body: { email: string, password: string, name?: string | null } }>('/register', { schema: registerSchema }, async (request, reply) => {
+      if (!deps.defaultCompanyId) throw badRequest('Registration is not available: no default company is configured.')
+      const company = await requireActiveCompany(deps.companies, deps.defaultCompanyId)
+      try {
+        const user = await deps.users.create({
+          email: request.body.email,
+          hashedPassword: await hashPassword(request.body.password),
+          fullName: request.body.name ?? null,
+          companyId: company.id,
+          roles: ['user'],
+        })
+        request.log.info({ created_user_id: user.id }, 'user registered')
+        return reply.code(201).send({ message: 'Registration successful.', user_id: user.id })
+      } catch (error) {
+        if (error instanceof DuplicateEmailError) throw conflict('A user with this email already exists.')
+        throw error
+      }
+    })
+  }
 
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', deps.initialAuth)

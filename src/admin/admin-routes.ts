@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify'
+import type { AuthHook } from '../auth/authenticate.js'
+import { hashPassword } from '../auth/passwords.js'
+import { requireActiveCompany } from '../auth/company-association.js'
+import { conflict, notFound } from '../errors.js'
+import { DuplicateCompanyError, type CompaniesRepository } from '../db/companies-repository.js'
+import { DuplicateEmailError, type UserRecord, type UsersRepository } from '../db/users-repository.js'
+import { createCompanySchema, createUserSchema, listUsersSchema, selectCompaniesSchema, statsSchema } from './admin-schemas.js'
+
+export interface AdminRoutesDeps {
+  readonly users: UsersRepository
+  readonly companies: CompaniesRepository
+  readonly adminAuth: AuthHook
+}
+
+export const userView = (user: UserRecord) => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  company_id: user.companyId,
+  roles: user.roles,
+  is_active: user.isActive,
+  created_at: user.createdAt.toISOString(),
+})
+
+interface NewUserBody { email: string, password: string, name?: string | null, company_id: string, roles?: string[] }
+
+/** /api/v1/admin/*: every route here runs behind AdminAuth (role `admin` from the database). */
+export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
+  app.addHook('onRequest', deps.adminAuth)
+
+  app.get('/stats', { schema: statsSchema }, async () => {
+    const counts = await deps.companies.activeUserCounts()
+    return {
+      company_count: counts.length,
+      users_per_company: counts.map((entry) => ({ company_id: entry.companyId, name: entry.name, user_count: entry.userCount })),
+    }
+  })
+
+  app.post<{ Body: { name: string } }>('/companies', { schema: createCompanySchema }, async (request, reply) => {
+    try {
+      const company = await deps.companies.create(request.body.name.trim())
+      request.log.info({ company_id: company.id }, 'company created')
+      return reply.code(201).send({ id: company.id, name: company.name, created_at: company.createdAt.toISOString() })
+    } catch (error) {
+      if (error instanceof DuplicateCompanyError) throw conflict(`Company with name '${request.body.name.trim()}' already exists.`)
+      throw error
+    }
+  })
+
+  app.get('/companies/select', { schema: selectCompaniesSchema }, async () =>
+    (await deps.companies.listActive()).map((company) => ({ id: company.id, name: company.name })))
+
+  app.post<{ Body: NewUserBody }>('/users', { schema: createUserSchema }, async (request, reply) => {
+    const body = request.body
+    await requireActiveCompany(deps.companies, body.company_id)
+    try {
+      const user = await deps.users.create({
+        email: body.email,
+        hashedPassword: await hashPassword(body.password),
+        fullName: body.name ?? null,
+        companyId: body.company_id,
+        roles: [...new Set(body.roles ?? ['user'])],
+      })
+      request.log.info({ created_user_id: user.id, company_id: user.companyId }, 'user created')
+      return reply.code(201).send(userView(user))
+    } catch (error) {
+      if (error instanceof DuplicateEmailError) throw conflict('A user with this email already exists.')
+      throw error
+    }
+  })
+
+  app.get<{ Params: { companyId: string }, Querystring: { limit: number, offset: number } }>(
+    '/users/by_company/:companyId', { schema: listUsersSchema }, async (request) => {
+      const { companyId } = request.params
+      if (!await deps.companies.findById(companyId)) throw notFound(`Company with ID '${companyId}' not found.`)
+      const users = await deps.users.listByCompany(companyId, request.query.limit, request.query.offset)
+      return users.map(userView)
+    })
+}
