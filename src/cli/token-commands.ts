@@ -1,0 +1,32 @@
+import pino from 'pino'
+import type { Config } from '../config.js'
+import { resolveJwtSecret } from '../auth/jwt-secret.js'
+import { TokenService } from '../auth/tokens.js'
+import { usersRepository } from '../db/users-repository.js'
+import { loggerOptions } from '../observability/logger.js'
+import { requireOption, UsageError, type Command } from './command.js'
+import { withDatabase } from './database.js'
+
+/** Development only: a token for an existing user, signed with the configured (or embedded) secret. */
+export function mintTokenCommand (loadConfig: () => Config): Command {
+  return {
+    summary: 'Development: print an access token for an existing user (needs --dev against a real database).',
+    usage: 'mint-token --email <email> [--minutes 60] [--dev]',
+    options: { email: { type: 'string' }, minutes: { type: 'string' }, dev: { type: 'boolean' } },
+    run: async (values) => {
+      const config = loadConfig()
+      if (config.database.kind === 'postgres' && values.dev !== true) {
+        throw new UsageError('mint-token is a development tool: pass --dev to mint a token against a real database')
+      }
+      const email = requireOption(values, 'email')
+      const minutes = Number(values.minutes ?? 60)
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 24 * 60) throw new UsageError('--minutes takes a whole number from 1 to 1440')
+      const user = await withDatabase(config, async (db) => usersRepository(db).findCredentialsByEmail(email))
+      if (!user) throw new UsageError(`no user with email ${email}`)
+      if (!user.isActive) throw new UsageError(`user ${email} is inactive`)
+      const log = pino({ ...loggerOptions(config), level: 'warn' }, pino.destination(2))
+      const tokens = await TokenService.create(config.jwt, resolveJwtSecret(config, log))
+      process.stdout.write(`${await tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles }, minutes)}\n`)
+    },
+  }
+}
