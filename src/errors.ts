@@ -1,27 +1,29 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
- * Stable codes of every error the gateway itself answers with. The wire format stays the seeds'
- * `{"detail": ...}`; the code travels beside it in the log and in the README's error table.
+ * Stable codes of every error the gateway itself answers with, with their status and meaning. The wire
+ * format stays the seeds' `{"detail": ...}`; the code travels beside it in the log, and this table is
+ * printed into the README.
  */
-export type GatewayErrorCode =
-  | 'NOT_FOUND'
-  | 'VALIDATION_FAILED'
-  | 'BAD_REQUEST'
-  | 'UNSAFE_PATH'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'NOT_AUTHENTICATED'
-  | 'INVALID_TOKEN'
-  | 'BAD_CREDENTIALS'
-  | 'COMPANY_REQUIRED'
-  | 'FORBIDDEN'
-  | 'CONFLICT'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT'
-  | 'UPSTREAM_BAD_GATEWAY'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL'
+export const ERROR_CODES = {
+  NOT_FOUND: { status: 404, meaning: 'No such route (also /api/v1/auth/* without an auth service), user or company.' },
+  VALIDATION_FAILED: { status: 422, meaning: 'The JSON body, path or query failed validation; `detail` is FastAPI\'s list of {loc, msg, type}.' },
+  BAD_REQUEST: { status: 400, meaning: 'A request the gateway understood but refuses: unknown or inactive company, no company to associate.' },
+  UNSAFE_PATH: { status: 400, meaning: 'The path escapes its proxy prefix once decoded, or holds encoded slashes, backslashes or NUL.' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the route\'s limit (declared or streamed).' },
+  NOT_AUTHENTICATED: { status: 401, meaning: 'No `Authorization: Bearer` header.' },
+  INVALID_TOKEN: { status: 401, meaning: 'The token failed verification, or its user is unknown or inactive; `detail` says which.' },
+  BAD_CREDENTIALS: { status: 401, meaning: 'Login failed (the same answer for unknown email, wrong password and inactive user).' },
+  COMPANY_REQUIRED: { status: 403, meaning: 'A valid token without a company, on a route that needs one.' },
+  FORBIDDEN: { status: 403, meaning: 'Not allowed: administrator role required, or a company change a non-admin may not make.' },
+  CONFLICT: { status: 409, meaning: 'A company name or user email that already exists.' },
+  UPSTREAM_BAD_GATEWAY: { status: 502, meaning: 'The upstream reset the connection or answered something that is not HTTP.' },
+  UPSTREAM_UNAVAILABLE: { status: 503, meaning: 'The upstream refused the connection or its name does not resolve.' },
+  UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect, answer or send body bytes in time.' },
+  INTERNAL: { status: 500, meaning: 'A bug; the client sees only "Internal Server Error", the log has the cause.' },
+} as const satisfies Record<string, { status: number, meaning: string }>
+
+export type GatewayErrorCode = keyof typeof ERROR_CODES
 
 export class GatewayError extends Error {
   override name = 'GatewayError'

@@ -82,7 +82,14 @@ export function registerProxyRoutes (context: FastifyInstance, routes: readonly 
     const handler = proxyHandler(route, pools)
     const urls = route.exact ? [route.path] : [route.path, `${route.path}/*`]
     for (const url of urls) {
-      context.route({ method: [...route.methods], url, exposeHeadRoute: false, handler })
+      const schema = {
+        tags: ['proxy'],
+        summary: `Streamed to the ${route.name} upstream as ${route.upstreamPath}${route.exact ? '' : '/…'}${route.auth === 'strict' ? ' (StrictAuth)' : ''}`,
+        ...(route.auth === 'strict' ? { security: [{ bearerAuth: [] }] } : {}),
+        // One documented entry per prefix: the bare prefix duplicates its wildcard.
+        hide: !route.exact && url === route.path,
+      }
+      context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, handler })
     }
   }
 }
