@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { Config } from '../config.js'
 import { requireActiveCompany } from '../auth/company-association.js'
@@ -15,11 +16,9 @@ const MIN_PASSWORD_LENGTH = 8
 async function readPassword (): Promise<string> {
   if (!process.stdin.isTTY) {
     const lines = createInterface({ input: process.stdin })
-    for await (const line of lines) {
-      lines.close()
-      return line
-    }
-    return ''
+    const [line] = await Promise.race([once(lines, 'line'), once(lines, 'close').then(() => [''])]) as string[]
+    lines.close()
+    return line ?? ''
   }
   process.stderr.write('Password: ')
   const stdin = process.stdin
