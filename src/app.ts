@@ -7,7 +7,9 @@ import { authenticators, type Authenticators } from './auth/authenticate.js'
 import './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
 import { warmPasswordHashing } from './auth/passwords.js'
-import { TokenService } from './auth/tokens.js'
+import { RefreshTokens } from './auth/refresh-tokens.js'
+import { TokenIssuer } from './auth/token-issuer.js'
+import { TokenVerifier } from './auth/token-verifier.js'
 import { UserStatusCache } from './auth/user-status-cache.js'
 import { userRoutes } from './auth/user-routes.js'
 import { companiesRepository } from './db/companies-repository.js'
@@ -43,7 +45,9 @@ export interface GatewayServices {
   readonly db: Database
   readonly health: Health
   readonly pools: UpstreamPools
-  readonly tokens: TokenService
+  readonly tokens: TokenIssuer
+  readonly verifier: TokenVerifier
+  readonly refreshTokens: RefreshTokens | null
   readonly userCache: UserStatusCache
   readonly auth: Authenticators
 }
@@ -79,7 +83,11 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
     const demo = await bootstrapDemo(db)
     if (demo) options.onDemoCreated(demo)
   }
-  const tokens = await TokenService.create(config.jwt, resolveJwtSecret(config, app.log))
+  const secret = resolveJwtSecret(config, app.log)
+  const tokens = await TokenIssuer.create(config.jwt, secret)
+  const verifier = await TokenVerifier.create(config.jwt, secret)
+  const refreshTokens = config.refreshTokens.enabled ? new RefreshTokens(db, config.refreshTokens.ttlDays) : null
+  refreshTokens?.startCleanup((error) => app.log.warn({ err: error }, 'refresh token cleanup failed'))
   const userCache = new UserStatusCache(usersRepository(db), config.userCacheTtlMs)
   await userCache.subscribe(db)
   const health = new Health()
@@ -87,10 +95,11 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   health.addCheck('database_connection', () => db.ping())
   health.addCheck('http_client', async () => !pools.closed)
   app.addHook('onClose', async () => {
+    refreshTokens?.stopCleanup()
     await pools.close()
     if (!options.database) await db.close()
   })
-  return { config, db, health, pools, tokens, userCache, auth: authenticators(tokens, userCache) }
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache) }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -118,6 +127,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     users: usersRepository(services.db),
     companies: companiesRepository(services.db),
     tokens: services.tokens,
+    refreshTokens: services.refreshTokens,
     initialAuth: services.auth.initial,
     defaultCompanyId: config.defaultCompanyId,
     allowSelfRegistration: config.allowSelfRegistration,

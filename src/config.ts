@@ -70,7 +70,12 @@ export const settingsSchema = z.object({
   GATEWAY_JWT_AUDIENCE: z.string().min(1).optional().describe('Required `aud` of accepted tokens (e.g. authenticated for Supabase); tokens with an aud are refused when unset.'),
   GATEWAY_JWT_ISSUER: z.string().min(1).optional().describe('Required `iss` of accepted tokens, and the `iss` of issued ones.'),
   GATEWAY_JWT_CLOCK_TOLERANCE: nonNegativeInt.max(300).default(30).describe('Seconds of clock skew tolerated on exp/nbf/iat.'),
-  GATEWAY_JWT_EXPIRATION_MINUTES: positiveInt.default(1440).describe('Lifetime of issued access tokens, in minutes.'),
+  GATEWAY_JWT_EXPIRATION_MINUTES: positiveInt.optional()
+    .describe('Lifetime of issued access tokens, in minutes: 15 with refresh tokens, 1440 (the seeds\' 24 h) without.'),
+  GATEWAY_REFRESH_TOKENS: booleanFromEnv.default(true).describe('Issue rotating refresh tokens at login (POST /api/v1/users/refresh, /logout).'),
+  GATEWAY_REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(30).describe('Lifetime of a refresh token, in days.'),
+  GATEWAY_EXTERNAL_ISSUERS: z.string().optional()
+    .describe('JSON array of external token issuers (e.g. Supabase): see "External issuers" below.'),
   GATEWAY_USER_CACHE_TTL: nonNegativeInt.default(30).describe('Seconds a user\'s status is cached between database checks (NOTIFY invalidates sooner).'),
 
   GATEWAY_POSTGRES_SERVER: z.string().min(1).optional().describe('PostgreSQL host; unset runs on the embedded PGlite database.'),
@@ -85,6 +90,56 @@ export const settingsSchema = z.object({
 })
 
 type Settings = z.infer<typeof settingsSchema>
+
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+/** One external issuer: its tokens are recognised by their exact `iss` and verified with its own keys only. */
+const externalIssuerSchema = z.object({
+  name: z.string().min(1),
+  issuer: z.string().min(1),
+  audience: z.string().min(1).optional(),
+  algorithms: z.array(z.enum([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1),
+  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+  secret: z.string().min(MIN_JWT_SECRET_BYTES, `a shared secret must be at least ${MIN_JWT_SECRET_BYTES} bytes`).optional(),
+  /** supabase: aud authenticated, role authenticated, company only from app_metadata. */
+  profile: z.enum(['gateway', 'supabase']).default('gateway'),
+  /** The token's user must exist and be active in our users table (same id). */
+  requireLocalUser: z.boolean().default(true),
+  /** Minimum time between two JWKS fetches triggered by unknown key ids, in milliseconds. */
+  jwksCooldownMs: z.number().int().min(100).default(30_000),
+  /** Age after which cached keys are refreshed on use (the last good ones stay if that fails), in milliseconds. */
+  jwksMaxAgeMs: z.number().int().min(100).default(600_000),
+}).strict().superRefine((issuer, context) => {
+  if ((issuer.jwksUrl === undefined) === (issuer.secret === undefined)) {
+    context.addIssue({ code: 'custom', message: 'give exactly one of jwksUrl and secret' })
+  }
+  const hmac = issuer.algorithms.filter((alg) => (HMAC_ALGORITHMS as readonly string[]).includes(alg))
+  // RFC 8725 §3.1: a key is used with one kind of algorithm; a shared secret never verifies RS/ES tokens, nor a JWKS HS ones.
+  if (issuer.secret !== undefined && hmac.length !== issuer.algorithms.length) {
+    context.addIssue({ code: 'custom', message: 'a shared secret only takes HS256, HS384 or HS512' })
+  }
+  if (issuer.jwksUrl !== undefined && hmac.length > 0) {
+    context.addIssue({ code: 'custom', message: 'a JWKS URL only takes asymmetric algorithms' })
+  }
+})
+
+export type ExternalIssuer = z.infer<typeof externalIssuerSchema>
+
+function parseExternalIssuers (json: string | undefined): ExternalIssuer[] {
+  if (json === undefined) return []
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    throw new ConfigError('GATEWAY_EXTERNAL_ISSUERS: expected a JSON array of issuers')
+  }
+  const parsed = z.array(externalIssuerSchema).safeParse(value)
+  if (!parsed.success) {
+    throw new ConfigError(`GATEWAY_EXTERNAL_ISSUERS: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`)
+  }
+  return parsed.data.map((issuer) => issuer.profile === 'supabase' ? { ...issuer, audience: issuer.audience ?? 'authenticated' } : issuer)
+}
 
 export interface Config {
   readonly port: number
@@ -124,7 +179,9 @@ export interface Config {
     readonly issuer: string | undefined
     readonly clockToleranceSeconds: number
     readonly expirationMinutes: number
+    readonly externalIssuers: readonly ExternalIssuer[]
   }
+  readonly refreshTokens: { readonly enabled: boolean, readonly ttlDays: number }
   readonly userCacheTtlMs: number
   readonly database: DatabaseConfig
   readonly defaultCompanyId: string | undefined
@@ -234,8 +291,10 @@ function toConfig (s: Settings): Config {
       audience: s.GATEWAY_JWT_AUDIENCE,
       issuer: s.GATEWAY_JWT_ISSUER,
       clockToleranceSeconds: s.GATEWAY_JWT_CLOCK_TOLERANCE,
-      expirationMinutes: s.GATEWAY_JWT_EXPIRATION_MINUTES,
+      expirationMinutes: s.GATEWAY_JWT_EXPIRATION_MINUTES ?? (s.GATEWAY_REFRESH_TOKENS ? 15 : 1440),
+      externalIssuers: parseExternalIssuers(s.GATEWAY_EXTERNAL_ISSUERS),
     },
+    refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
     userCacheTtlMs: s.GATEWAY_USER_CACHE_TTL * 1000,
     database,
     defaultCompanyId: s.GATEWAY_DEFAULT_COMPANY_ID,
@@ -273,7 +332,8 @@ export function loadConfig (env: Record<string, string | undefined>, options: Lo
 /** Settings safe to print at startup: everything except the secrets. */
 export function describeConfig (config: Config): Record<string, unknown> {
   const { jwt, database, ...rest } = config
-  const { secret: _secret, ...jwtRest } = jwt
+  const { secret: _secret, externalIssuers, ...jwtRest } = jwt
+  const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
   const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
-  return { ...rest, jwt: jwtRest, database: safeDatabase }
+  return { ...rest, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
 }

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   UPSTREAM_BAD_GATEWAY: { status: 502, meaning: 'The upstream reset the connection or answered something that is not HTTP.' },
   UPSTREAM_UNAVAILABLE: { status: 503, meaning: 'The upstream refused the connection or its name does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect, answer or send body bytes in time.' },
+  KEYS_UNAVAILABLE: { status: 503, meaning: 'An external issuer\'s signing keys (JWKS) cannot be fetched and none are cached for this token.' },
+  RATE_LIMITED: { status: 429, meaning: 'Too many requests for this user, company, IP or login email; see Retry-After and RateLimit.' },
   INTERNAL: { status: 500, meaning: 'A bug; the client sees only "Internal Server Error", the log has the cause.' },
 } as const satisfies Record<string, { status: number, meaning: string }>
 

@@ -51,7 +51,7 @@ for (const { backend, skip } of await backends()) {
         const response = await post(`${gateway.url}/api/v1/users/login`, { email: member.email.toUpperCase(), password: member.password })
         assert.equal(response.status, 200)
         const body = await response.json() as Record<string, unknown>
-        assert.deepEqual(Object.keys(body).sort(), ['access_token', 'company_id', 'email', 'full_name', 'roles', 'token_type', 'user_id'])
+        assert.deepEqual(Object.keys(body).sort(), ['access_token', 'company_id', 'email', 'full_name', 'refresh_token', 'roles', 'token_type', 'user_id'])
         assert.equal(body.token_type, 'bearer')
         assert.equal(body.user_id, member.id)
         assert.equal(body.email, member.email)

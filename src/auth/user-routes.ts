@@ -7,12 +7,15 @@ import { DuplicateEmailError } from '../db/users-repository.js'
 import { badRequest, conflict } from '../errors.js'
 import { chooseCompany, requireActiveCompany, userNotFound } from './company-association.js'
 import { hashPassword, verifyPassword } from './passwords.js'
-import type { TokenService } from './tokens.js'
+import { invalidRefreshToken, type RefreshTokens } from './refresh-tokens.js'
+import type { TokenIssuer } from './token-issuer.js'
 
 export interface UserRoutesDeps {
   readonly users: UsersRepository
   readonly companies: CompaniesRepository
-  readonly tokens: TokenService
+  readonly tokens: TokenIssuer
+  /** Null when GATEWAY_REFRESH_TOKENS=false. */
+  readonly refreshTokens: RefreshTokens | null
   readonly initialAuth: AuthHook
   readonly defaultCompanyId: string | undefined
   readonly allowSelfRegistration: boolean
@@ -44,9 +47,35 @@ const loginSchema = {
         full_name: nullableString,
         roles: { type: ['array', 'null'], items: { type: 'string' } },
         company_id: nullableString,
+        refresh_token: { type: 'string' },
       },
     },
   },
+} as const
+
+const refreshTokenBody = {
+  type: 'object',
+  required: ['refresh_token'],
+  properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 512 } },
+} as const
+
+const refreshSchema = {
+  tags: ['users'],
+  summary: 'Trade a refresh token for a new access + refresh pair (the old one is spent)',
+  body: refreshTokenBody,
+  response: {
+    200: {
+      type: 'object',
+      properties: { access_token: { type: 'string' }, refresh_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' } },
+    },
+  },
+} as const
+
+const logoutSchema = {
+  tags: ['users'],
+  summary: 'Revoke a refresh token and every token rotated from the same login',
+  body: refreshTokenBody,
+  response: { 200: { type: 'object', properties: { message: { type: 'string' } } } },
 } as const
 
 const ensureCompanySchema = {
@@ -118,6 +147,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
     await deps.users.recordLogin(user.id)
     const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
     request.log.info({ user_id: user.id }, 'login succeeded')
+    const refreshToken = await deps.refreshTokens?.issue(user.id)
     return {
       access_token: accessToken,
       token_type: 'bearer',
@@ -126,8 +156,28 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       full_name: user.fullName,
       roles: user.roles,
       company_id: user.companyId,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
     }
   })
+
+  const refreshTokens = deps.refreshTokens
+  if (refreshTokens) {
+    app.post<{ Body: { refresh_token: string } }>('/refresh', { schema: refreshSchema }, async (request) => {
+      const rotated = await refreshTokens.rotate(request.body.refresh_token)
+      const user = await deps.users.findStatus(rotated.userId)
+      if (!user?.isActive) {
+        await refreshTokens.revokeFamily(rotated.familyId)
+        throw invalidRefreshToken('User associated with token is inactive.')
+      }
+      const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
+      return { access_token: accessToken, refresh_token: rotated.refreshToken, token_type: 'bearer', expires_in: deps.tokens.lifetimeSeconds }
+    })
+
+    app.post<{ Body: { refresh_token: string } }>('/logout', { schema: logoutSchema }, async (request) => {
+      await refreshTokens.revokeFamilyOf(request.body.refresh_token)
+      return { message: 'Logged out.' }
+    })
+  }
 
   if (deps.allowSelfRegistration) {
     app.post<{ Body: { email: string, password: string, name?: string | null } }>('/register', { schema: registerSchema }, async (request, reply) => {
@@ -159,6 +209,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       const { companyId, changed } = await chooseCompany(user, request.body?.company_id ?? undefined, deps.defaultCompanyId, deps.companies)
       if (changed) await deps.users.setCompany(user.id, companyId)
       const newAccessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId, roles: user.roles })
+      const refreshToken = await deps.refreshTokens?.issue(user.id)
       return {
         user_id: user.id,
         company_id: companyId,
@@ -166,6 +217,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
         new_access_token: newAccessToken,
         token_type: 'bearer',
         roles: user.roles,
+        ...(refreshToken ? { refresh_token: refreshToken } : {}),
       }
     })
   })

@@ -1,7 +1,7 @@
 import pino from 'pino'
 import type { Config } from '../config.js'
 import { resolveJwtSecret } from '../auth/jwt-secret.js'
-import { TokenService } from '../auth/tokens.js'
+import { TokenIssuer } from '../auth/token-issuer.js'
 import { usersRepository } from '../db/users-repository.js'
 import { loggerOptions } from '../observability/logger.js'
 import { requireOption, UsageError, type Command } from './command.js'
@@ -25,7 +25,7 @@ export function mintTokenCommand (loadConfig: () => Config): Command {
       if (!user) throw new UsageError(`no user with email ${email}`)
       if (!user.isActive) throw new UsageError(`user ${email} is inactive`)
       const log = pino({ ...loggerOptions(config), level: 'warn' }, pino.destination(2))
-      const tokens = await TokenService.create(config.jwt, resolveJwtSecret(config, log))
+      const tokens = await TokenIssuer.create(config.jwt, resolveJwtSecret(config, log))
       process.stdout.write(`${await tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles }, minutes)}\n`)
     },
   }

@@ -1,0 +1,122 @@
+import type { webcrypto } from 'node:crypto'
+import { decodeJwt, jwtVerify, type JWTPayload } from 'jose'
+import type { Config, ExternalIssuer } from '../config.js'
+import { GatewayError } from '../errors.js'
+import { invalidToken } from './auth-errors.js'
+import { jwksKeyResolver, type KeyResolver } from './jwks.js'
+import { claimsOf, describeFailure, type ClaimsProfile, type VerifiedToken } from './token-claims.js'
+import { HASH_OF, importHmacKey } from './token-issuer.js'
+
+/** Tokens larger than this are refused before any parsing (SPEC §2.1). */
+export const MAX_TOKEN_BYTES = 8 * 1024
+/** Verified tokens remembered until their expiry; the oldest are forgotten first beyond this. */
+const VERIFIED_TOKEN_CACHE_ENTRIES = 10_000
+
+/** Everything needed to verify one issuer's tokens, pinned: its algorithms, its keys, its claims. */
+interface IssuerPolicy {
+  readonly algorithms: string[]
+  readonly key: webcrypto.CryptoKey | KeyResolver
+  readonly audience: string | undefined
+  readonly issuer: string | undefined
+  readonly profile: ClaimsProfile
+  readonly requireLocalUser: boolean
+}
+
+async function externalPolicy (issuer: ExternalIssuer): Promise<IssuerPolicy> {
+  let key: IssuerPolicy['key']
+  if (issuer.secret !== undefined) {
+    const secret = issuer.secret
+    const keys = new Map(await Promise.all(issuer.algorithms.map(async (alg) =>
+      [alg, await importHmacKey(secret, alg as keyof typeof HASH_OF)] as const)))
+    key = async (header) => {
+      const found = keys.get(header.alg as ExternalIssuer['algorithms'][number])
+      if (!found) throw invalidToken('Token validation failed: Algorithm not allowed.')
+      return found
+    }
+  } else {
+    key = jwksKeyResolver(issuer.jwksUrl as string, issuer.algorithms, { cooldownMs: issuer.jwksCooldownMs, maxAgeMs: issuer.jwksMaxAgeMs })
+  }
+  return {
+    algorithms: issuer.algorithms,
+    key,
+    audience: issuer.audience,
+    issuer: issuer.issuer,
+    profile: issuer.profile,
+    requireLocalUser: issuer.requireLocalUser,
+  }
+}
+
+/** The issuer a token claims, read before verification only to pick whose keys verify it. */
+function claimedIssuer (token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss
+    return typeof iss === 'string' ? iss : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Verifies access tokens: the gateway's own (HS256 by default) and those of configured external issuers,
+ * each with its own pinned policy (SPEC §2.1). A verified token is remembered, keyed by its whole text,
+ * until it expires: the signature check is otherwise the largest per-request cost.
+ */
+export class TokenVerifier {
+  readonly #own: IssuerPolicy
+  readonly #external: Map<string, IssuerPolicy>
+  readonly #clockToleranceSeconds: number
+  readonly #verified = new Map<string, VerifiedToken>()
+
+  private constructor (own: IssuerPolicy, external: Map<string, IssuerPolicy>, clockToleranceSeconds: number) {
+    this.#own = own
+    this.#external = external
+    this.#clockToleranceSeconds = clockToleranceSeconds
+  }
+
+  static async create (jwt: Config['jwt'], secret: string): Promise<TokenVerifier> {
+    const own: IssuerPolicy = {
+      algorithms: [jwt.algorithm],
+      key: await importHmacKey(secret, jwt.algorithm),
+      audience: jwt.audience,
+      issuer: jwt.issuer,
+      profile: 'gateway',
+      requireLocalUser: true,
+    }
+    const external = new Map(await Promise.all(jwt.externalIssuers.map(async (issuer) => [issuer.issuer, await externalPolicy(issuer)] as const)))
+    return new TokenVerifier(own, external, jwt.clockToleranceSeconds)
+  }
+
+  async verify (token: string): Promise<VerifiedToken> {
+    if (token.length > MAX_TOKEN_BYTES) throw invalidToken('Token validation failed: Token too large.')
+    const cached = this.#verified.get(token)
+    if (cached) {
+      if (cached.expiresAt + this.#clockToleranceSeconds > Date.now() / 1000) return cached
+      this.#verified.delete(token)
+    }
+    const policy = this.#external.size > 0 ? this.#external.get(claimedIssuer(token) ?? '') ?? this.#own : this.#own
+    let payload: JWTPayload
+    try {
+      ({ payload } = await jwtVerify(token, policy.key as webcrypto.CryptoKey, {
+        algorithms: policy.algorithms,
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: this.#clockToleranceSeconds,
+        ...(policy.audience ? { audience: policy.audience } : {}),
+        ...(policy.issuer ? { issuer: policy.issuer } : {}),
+      }))
+    } catch (error) {
+      if (error instanceof GatewayError) throw error
+      throw invalidToken(describeFailure(error))
+    }
+    const verified = claimsOf(payload, { audienceRequired: policy.audience !== undefined, profile: policy.profile, requireLocalUser: policy.requireLocalUser })
+    this.#remember(token, verified)
+    return verified
+  }
+
+  #remember (token: string, verified: VerifiedToken): void {
+    if (this.#verified.size >= VERIFIED_TOKEN_CACHE_ENTRIES) {
+      const oldest = this.#verified.keys().next().value
+      if (oldest !== undefined) this.#verified.delete(oldest)
+    }
+    this.#verified.set(token, verified)
+  }
+}
