@@ -27,6 +27,12 @@ import { acceptAnyBodyUnread, registerProxyRoutes } from './proxy/proxy-routes.j
 import { loadRouteTable } from './proxy/route-table.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
 import { registerCors } from './server/cors.js'
+import { clientErrorHandler, serverFactory } from './server/http-server.js'
+import { limitUrlLength } from './server/request-limits.js'
+import { trafficPolicies } from './traffic/policies.js'
+import { registerRateLimitStore } from './traffic/rate-limits.js'
+import { connectRedis } from './traffic/redis.js'
+import type { Redis } from 'ioredis'
 import { registerOpenApi } from './server/openapi.js'
 
 export interface BuildOptions {
@@ -50,6 +56,7 @@ export interface GatewayServices {
   readonly refreshTokens: RefreshTokens | null
   readonly userCache: UserStatusCache
   readonly auth: Authenticators
+  readonly redis: Redis | undefined
 }
 
 declare module 'fastify' {
@@ -65,9 +72,8 @@ function serverOptions (config: Config) {
     // Our own access log (observability/request-log.ts) replaces Fastify's two lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     trustProxy: config.server.trustProxy,
-    keepAliveTimeout: config.server.keepAliveTimeoutMs,
-    // Whole-request deadlines would cut long uploads and streams; slow clients are bounded by the headers timeout.
-    requestTimeout: 0,
+    serverFactory: serverFactory(config),
+    clientErrorHandler,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   }
@@ -90,16 +96,18 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   refreshTokens?.startCleanup((error) => app.log.warn({ err: error }, 'refresh token cleanup failed'))
   const userCache = new UserStatusCache(usersRepository(db), config.userCacheTtlMs)
   await userCache.subscribe(db)
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : undefined
   const health = new Health()
   const pools = new UpstreamPools(config.httpClient)
   health.addCheck('database_connection', () => db.ping())
   health.addCheck('http_client', async () => !pools.closed)
   app.addHook('onClose', async () => {
     refreshTokens?.stopCleanup()
+    redis?.disconnect()
     await pools.close()
     if (!options.database) await db.close()
   })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache) }
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -108,15 +116,17 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ...serverOptions(config),
     loggerInstance: createLogger(config, options.logStream),
   })
-  app.server.headersTimeout = config.server.headersTimeoutMs
 
   registerErrorHandlers(app)
   registerRequestObservability(app)
+  limitUrlLength(app, config.server.maxUrlBytes)
   await registerCors(app, config.corsOrigins)
   await registerOpenApi(app, config)
 
   const services = await openServices(app, config, options)
   app.decorate('gateway', services)
+  await registerRateLimitStore(app, services.redis)
+  const traffic = trafficPolicies(app, config)
   void warmPasswordHashing()
 
   app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
@@ -131,6 +141,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     initialAuth: services.auth.initial,
     defaultCompanyId: config.defaultCompanyId,
     allowSelfRegistration: config.allowSelfRegistration,
+    perIpLimit: traffic.perIp,
+    loginGuard: traffic.login,
   })
   await app.register(adminRoutes, {
     prefix: '/api/v1/admin',
@@ -142,12 +154,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const routes = loadRouteTable(config)
   await app.register(async (open) => {
     acceptAnyBodyUnread(open)
-    registerProxyRoutes(open, routes.filter((route) => route.auth === 'none'), services.pools)
+    open.addHook('onRequest', traffic.perIp)
+    registerProxyRoutes(open, routes.filter((route) => route.auth === 'none'), services.pools, () => [])
   })
   await app.register(async (strict) => {
     acceptAnyBodyUnread(strict)
     strict.addHook('onRequest', services.auth.strict)
-    registerProxyRoutes(strict, routes.filter((route) => route.auth === 'strict'), services.pools)
+    registerProxyRoutes(strict, routes.filter((route) => route.auth === 'strict'), services.pools, traffic.proxyHooks)
   })
 
   return app

@@ -59,6 +59,19 @@ export const settingsSchema = z.object({
   GATEWAY_HEADERS_TIMEOUT: positiveInt.default(15).describe('Seconds a client may take to send its request headers.'),
   GATEWAY_SHUTDOWN_TIMEOUT: positiveInt.default(25).describe('Seconds to drain in-flight requests on SIGTERM before exiting.'),
 
+  GATEWAY_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()
+    .describe('Redis shared by the replicas for rate limits; unset keeps the limits in each process\'s memory.'),
+  GATEWAY_RATE_LIMIT_USER_PER_MINUTE: positiveInt.default(600).describe('Requests per minute one user may make on proxied routes.'),
+  GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE: positiveInt.default(3000).describe('Requests per minute one company may make on proxied routes.'),
+  GATEWAY_RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(120).describe('Requests per minute one IP may make on unauthenticated routes (login, refresh, auth service).'),
+  GATEWAY_LOGIN_MAX_FAILURES: positiveInt.default(10).describe('Failed logins per email and IP before 429.'),
+  GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15).describe('Window of GATEWAY_LOGIN_MAX_FAILURES, in minutes.'),
+  GATEWAY_RATE_LIMIT_FAIL_OPEN: booleanFromEnv.default(true)
+    .describe('When Redis is unreachable, let proxied requests through (true) or refuse them with 503 (false); login limits always fail closed.'),
+  GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY: positiveInt.default(20).describe('Query-service requests one company may have in flight per replica; more get 429 at once.'),
+  GATEWAY_MAX_URL_BYTES: positiveInt.default(8192).describe('Longest request target accepted (414 beyond).'),
+  GATEWAY_MAX_HEADER_BYTES: positiveInt.default(16384).describe('Largest request header block accepted (431 beyond).'),
+  GATEWAY_MAX_CONNECTIONS: positiveInt.default(10000).describe('Client connections accepted at once per process.'),
   GATEWAY_CORS_ORIGINS: originList.default([]).describe('Extra allowed CORS origins, comma-separated.'),
   VERCEL_FRONTEND_URL: urlFromEnv.optional().describe('Allowed CORS origin of the production frontend (no prefix, as in the seeds).'),
   NGROK_URL: z.url({ protocol: /^https$/, hostname: /ngrok/, error: 'expected an https:// URL on an ngrok host' })
@@ -170,8 +183,21 @@ export interface Config {
     readonly keepAliveTimeoutMs: number
     readonly headersTimeoutMs: number
     readonly shutdownTimeoutMs: number
+    readonly maxUrlBytes: number
+    readonly maxHeaderBytes: number
+    readonly maxConnections: number
   }
   readonly corsOrigins: readonly string[]
+  readonly redisUrl: string | undefined
+  readonly rateLimits: {
+    readonly userPerMinute: number
+    readonly companyPerMinute: number
+    readonly ipPerMinute: number
+    readonly loginMaxFailures: number
+    readonly loginFailureWindowMs: number
+    readonly failOpen: boolean
+    readonly queryMaxConcurrentPerCompany: number
+  }
   readonly jwt: {
     readonly secret: string | undefined
     readonly algorithm: 'HS256' | 'HS384' | 'HS512'
@@ -283,8 +309,21 @@ function toConfig (s: Settings): Config {
       keepAliveTimeoutMs: s.GATEWAY_KEEP_ALIVE_TIMEOUT * 1000,
       headersTimeoutMs: s.GATEWAY_HEADERS_TIMEOUT * 1000,
       shutdownTimeoutMs: s.GATEWAY_SHUTDOWN_TIMEOUT * 1000,
+      maxUrlBytes: s.GATEWAY_MAX_URL_BYTES,
+      maxHeaderBytes: s.GATEWAY_MAX_HEADER_BYTES,
+      maxConnections: s.GATEWAY_MAX_CONNECTIONS,
     },
     corsOrigins: [...corsOrigins],
+    redisUrl: s.GATEWAY_REDIS_URL,
+    rateLimits: {
+      userPerMinute: s.GATEWAY_RATE_LIMIT_USER_PER_MINUTE,
+      companyPerMinute: s.GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE,
+      ipPerMinute: s.GATEWAY_RATE_LIMIT_IP_PER_MINUTE,
+      loginMaxFailures: s.GATEWAY_LOGIN_MAX_FAILURES,
+      loginFailureWindowMs: s.GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
+      failOpen: s.GATEWAY_RATE_LIMIT_FAIL_OPEN,
+      queryMaxConcurrentPerCompany: s.GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY,
+    },
     jwt: {
       secret: s.GATEWAY_JWT_SECRET,
       algorithm: s.GATEWAY_JWT_ALGORITHM,

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 422, meaning: 'The JSON body, path or query failed validation; `detail` is FastAPI\'s list of {loc, msg, type}.' },
   BAD_REQUEST: { status: 400, meaning: 'A request the gateway understood but refuses: unknown or inactive company, no company to associate.' },
   UNSAFE_PATH: { status: 400, meaning: 'The path escapes its proxy prefix once decoded, or holds encoded slashes, backslashes or NUL.' },
+  URI_TOO_LONG: { status: 414, meaning: 'The request target is longer than GATEWAY_MAX_URL_BYTES.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the route\'s limit (declared or streamed).' },
   NOT_AUTHENTICATED: { status: 401, meaning: 'No `Authorization: Bearer` header.' },
   INVALID_TOKEN: { status: 401, meaning: 'The token failed verification, or its user is unknown or inactive; `detail` says which.' },
@@ -21,6 +22,7 @@ export const ERROR_CODES = {
   UPSTREAM_UNAVAILABLE: { status: 503, meaning: 'The upstream refused the connection or its name does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect, answer or send body bytes in time.' },
   KEYS_UNAVAILABLE: { status: 503, meaning: 'An external issuer\'s signing keys (JWKS) cannot be fetched and none are cached for this token.' },
+  SERVICE_UNAVAILABLE: { status: 503, meaning: 'Shutting down, or a shared dependency of a limit (Redis) is down and the limit fails closed.' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests for this user, company, IP or login email; see Retry-After and RateLimit.' },
   INTERNAL: { status: 500, meaning: 'A bug; the client sees only "Internal Server Error", the log has the cause.' },
 } as const satisfies Record<string, { status: number, meaning: string }>

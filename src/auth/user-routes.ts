@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { LoginGuard } from '../traffic/policies.js'
 import type { CompaniesRepository } from '../db/companies-repository.js'
 import type { UsersRepository } from '../db/users-repository.js'
 import type { AuthHook } from './authenticate.js'
@@ -19,6 +20,8 @@ export interface UserRoutesDeps {
   readonly initialAuth: AuthHook
   readonly defaultCompanyId: string | undefined
   readonly allowSelfRegistration: boolean
+  readonly perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  readonly loginGuard: LoginGuard
 }
 
 const nullableString = { type: ['string', 'null'] } as const
@@ -137,13 +140,18 @@ function acceptEmptyJson (context: FastifyInstance): void {
 
 export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): Promise<void> {
   acceptEmptyJson(app)
+  app.addHook('onRequest', deps.perIpLimit)
 
   app.post<{ Body: { email: string, password: string } }>('/login', { schema: loginSchema }, async (request) => {
     const { email, password } = request.body
+    await deps.loginGuard.check(request, email)
     const user = await deps.users.findCredentialsByEmail(email)
     // The password is checked even for unknown and inactive users: every failure costs one bcrypt compare.
     const passwordMatches = await verifyPassword(password, user?.hashedPassword)
-    if (!user || !passwordMatches || !user.isActive) throw badCredentials()
+    if (!user || !passwordMatches || !user.isActive) {
+      await deps.loginGuard.recordFailure(request, email)
+      throw badCredentials()
+    }
     await deps.users.recordLogin(user.id)
     const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
     request.log.info({ user_id: user.id }, 'login succeeded')

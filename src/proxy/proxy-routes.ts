@@ -76,10 +76,16 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
   }
 }
 
-/** Registers `routes` in `context`, whose hooks (authentication or none) then apply to all of them. */
-export function registerProxyRoutes (context: FastifyInstance, routes: readonly ProxyRoute[], pools: UpstreamPools): void {
+type RouteHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/**
+ * Registers `routes` in `context`, whose hooks (authentication or none) then apply to all of them;
+ * `hooksFor` adds each route's own (rate limits), which run after the context's.
+ */
+export function registerProxyRoutes (context: FastifyInstance, routes: readonly ProxyRoute[], pools: UpstreamPools, hooksFor: (route: ProxyRoute) => RouteHook[]): void {
   for (const route of routes) {
     const handler = proxyHandler(route, pools)
+    const onRequest = hooksFor(route)
     const urls = route.exact ? [route.path] : [route.path, `${route.path}/*`]
     for (const url of urls) {
       const schema = {
@@ -89,7 +95,7 @@ export function registerProxyRoutes (context: FastifyInstance, routes: readonly 
         // One documented entry per prefix: the bare prefix duplicates its wildcard.
         hide: !route.exact && url === route.path,
       }
-      context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, handler })
+      context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, onRequest, handler })
     }
   }
 }

@@ -19,6 +19,10 @@ const routeSchema = z.object({
   auth: z.enum(['strict', 'none']).default('strict'),
   maxBodyBytes: z.number().int().positive().optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** Per-route budgets; routes without them share the GATEWAY_RATE_LIMIT_* ones. */
+  userPerMinute: z.number().int().positive().optional(),
+  companyPerMinute: z.number().int().positive().optional(),
+  maxConcurrentPerCompany: z.number().int().positive().optional(),
 })
 
 export type RouteSpec = z.input<typeof routeSchema>
@@ -33,14 +37,26 @@ export interface ProxyRoute {
   readonly auth: 'strict' | 'none'
   readonly maxBodyBytes: number
   readonly timeoutMs: number
+  readonly userPerMinute: number | undefined
+  readonly companyPerMinute: number | undefined
+  readonly maxConcurrentPerCompany: number | undefined
 }
 
 export function defaultRouteSpecs (config: Config): RouteSpec[] {
   return [
     { name: 'ingest', path: '/api/v1/ingest', upstream: 'ingest', upstreamPath: '/api/v1/ingest', maxBodyBytes: config.limits.ingestMaxBodyBytes },
-    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix },
+    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix, maxConcurrentPerCompany: config.rateLimits.queryMaxConcurrentPerCompany },
     // The LLM pipeline can take well over a minute before its first byte.
-    { name: 'query-ask', path: '/api/v1/query/ask', exact: true, methods: ['POST', 'OPTIONS'], upstream: 'query', upstreamPath: `${config.queryUpstreamPrefix}/ask`, timeoutMs: config.httpClient.askTimeoutMs },
+    {
+      name: 'query-ask',
+      path: '/api/v1/query/ask',
+      exact: true,
+      methods: ['POST', 'OPTIONS'],
+      upstream: 'query',
+      upstreamPath: `${config.queryUpstreamPrefix}/ask`,
+      timeoutMs: config.httpClient.askTimeoutMs,
+      maxConcurrentPerCompany: config.rateLimits.queryMaxConcurrentPerCompany,
+    },
     { name: 'documents-stats', path: '/api/v1/documents/stats', exact: true, methods: ['GET', 'HEAD'], upstream: 'ingest', upstreamPath: '/api/v1/ingest/stats' },
     { name: 'auth', path: '/api/v1/auth', upstream: 'auth', upstreamPath: '/api/v1/auth', auth: 'none' },
   ]
@@ -75,6 +91,9 @@ export function buildRouteTable (specs: RouteSpec[], config: Config): ProxyRoute
       auth: route.auth,
       maxBodyBytes: route.maxBodyBytes ?? config.limits.defaultMaxBodyBytes,
       timeoutMs: route.timeoutMs ?? config.httpClient.timeoutMs,
+      userPerMinute: route.userPerMinute,
+      companyPerMinute: route.companyPerMinute,
+      maxConcurrentPerCompany: route.maxConcurrentPerCompany,
     }))
   }
   return routes
