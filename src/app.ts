@@ -12,6 +12,7 @@ import { TokenIssuer } from './auth/token-issuer.js'
 import { TokenVerifier } from './auth/token-verifier.js'
 import { UserStatusCache } from './auth/user-status-cache.js'
 import { userRoutes } from './auth/user-routes.js'
+import { WsTickets, wsTicketRoute } from './auth/ws-tickets.js'
 import { companiesRepository } from './db/companies-repository.js'
 import type { Database } from './db/database.js'
 import { bootstrapDemo, type DemoCredentials } from './db/demo-bootstrap.js'
@@ -25,6 +26,7 @@ import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
 import { acceptAnyBodyUnread, registerProxyRoutes } from './proxy/proxy-routes.js'
 import { loadRouteTable } from './proxy/route-table.js'
+import { webSocketUpgradeHandler } from './proxy/websocket.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
 import { registerCors } from './server/cors.js'
 import { clientErrorHandler, serverFactory } from './server/http-server.js'
@@ -57,6 +59,7 @@ export interface GatewayServices {
   readonly userCache: UserStatusCache
   readonly auth: Authenticators
   readonly redis: Redis | undefined
+  readonly tickets: WsTickets
 }
 
 declare module 'fastify' {
@@ -107,7 +110,7 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
     await pools.close()
     if (!options.database) await db.close()
   })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis }
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis, tickets: new WsTickets(db) }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -144,6 +147,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     perIpLimit: traffic.perIp,
     loginGuard: traffic.login,
   })
+  await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict })
   await app.register(adminRoutes, {
     prefix: '/api/v1/admin',
     users: usersRepository(services.db),
@@ -152,6 +156,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   const routes = loadRouteTable(config)
+  app.server.on('upgrade', webSocketUpgradeHandler({
+    routes, auth: services.auth, tickets: services.tickets, connectTimeoutMs: config.httpClient.connectTimeoutMs, log: app.log,
+  }))
   await app.register(async (open) => {
     acceptAnyBodyUnread(open)
     open.addHook('onRequest', traffic.perIp)

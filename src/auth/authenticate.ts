@@ -15,32 +15,41 @@ export interface Authenticators {
   readonly initial: AuthHook
   /** Administration: strict, plus the `admin` role in the database. */
   readonly admin: AuthHook
+  /** The identity behind an Authorization header value, for callers outside a route (WebSocket upgrades). */
+  readonly identify: (authorization: string | undefined, requireCompany: boolean) => Promise<Identity>
+  /** The identity of a known user and company (a WebSocket ticket), checked against the database like a token's. */
+  readonly identifyUser: (claims: { userId: string, companyId: string, expiresAt: number }) => Promise<Identity>
 }
 
 /** Roles always come from the database, never from the token: a demoted user loses them at once. */
 export function authenticators (tokens: TokenVerifier, users: UserStatusCache): Authenticators {
-  async function identify (request: FastifyRequest, requireCompany: boolean): Promise<Identity> {
-    const header = request.headers.authorization
+  async function identifyUser (claims: { userId: string, companyId: string | null, email?: string | null, expiresAt: number }, requireCompany = true): Promise<Identity> {
+    const user = await users.get(claims.userId)
+    if (!user) throw invalidToken('User associated with token not found.')
+    if (!user.isActive) throw invalidToken('User associated with token is inactive.')
+    if (requireCompany && !claims.companyId) throw companyRequired()
+    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles, expiresAt: claims.expiresAt }
+  }
+
+  async function identify (header: string | undefined, requireCompany: boolean): Promise<Identity> {
     const match = header === undefined ? null : BEARER.exec(header)
     if (!match) throw notAuthenticated()
     const claims = await tokens.verify(match[1] as string)
     if (!claims.requireLocalUser) {
       // An external issuer trusted without a local account: no database roles, so never admin.
       if (requireCompany && !claims.companyId) throw companyRequired()
-      return { userId: claims.userId, companyId: claims.companyId, email: claims.email, roles: [] }
+      return { userId: claims.userId, companyId: claims.companyId, email: claims.email, roles: [], expiresAt: claims.expiresAt }
     }
-    const user = await users.get(claims.userId)
-    if (!user) throw invalidToken('User associated with token not found.')
-    if (!user.isActive) throw invalidToken('User associated with token is inactive.')
-    if (requireCompany && !claims.companyId) throw companyRequired()
-    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles }
+    return identifyUser(claims, requireCompany)
   }
 
   return {
-    strict: async (request) => { request.identity = await identify(request, true) },
-    initial: async (request) => { request.identity = await identify(request, false) },
+    identify,
+    identifyUser: async (claims) => identifyUser(claims),
+    strict: async (request) => { request.identity = await identify(request.headers.authorization, true) },
+    initial: async (request) => { request.identity = await identify(request.headers.authorization, false) },
     admin: async (request) => {
-      const identity = await identify(request, true)
+      const identity = await identify(request.headers.authorization, true)
       if (!identity.roles.includes('admin')) throw adminRequired()
       request.identity = identity
     },

@@ -4,6 +4,8 @@ export interface Identity {
   readonly companyId: string | null
   readonly email: string | null
   readonly roles: readonly string[]
+  /** When the token this identity came from expires, in seconds since the epoch (long-lived sockets close then). */
+  readonly expiresAt: number
 }
 
 declare module 'fastify' {

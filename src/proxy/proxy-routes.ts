@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { payloadTooLarge } from '../errors.js'
 import { childTraceparent } from '../observability/trace-context.js'
-import { limitedBody } from './body-limit.js'
+import { discardRestOfBody, limitedBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
 import { upstreamTarget } from './path-safety.js'
 import type { ProxyRoute } from './route-table.js'
-import { upstreamFailure } from './upstream-errors.js'
+import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 import type { UpstreamPools } from './upstream-pools.js'
 
 function hasBody (request: FastifyRequest): boolean {
@@ -31,7 +31,7 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
     let body: ReturnType<typeof limitedBody> | undefined
     if (hasBody(request)) {
       if (Number(request.headers['content-length']) > route.maxBodyBytes) {
-        reply.header('connection', 'close')
+        discardRestOfBody(request.raw, reply.raw)
         throw payloadTooLarge(route.maxBodyBytes)
       }
       body = limitedBody(request.raw, route.maxBodyBytes)
@@ -69,6 +69,7 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
         request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
         return reply.code(499).send()
       }
+      if (error instanceof BodyTooLargeError) discardRestOfBody(request.raw, reply.raw)
       throw upstreamFailure(error)
     }
     request.upstream = { name: route.name, latencyMs: performance.now() - started }

@@ -23,6 +23,8 @@ const routeSchema = z.object({
   userPerMinute: z.number().int().positive().optional(),
   companyPerMinute: z.number().int().positive().optional(),
   maxConcurrentPerCompany: z.number().int().positive().optional(),
+  /** When Redis is down: let this route's requests through (true) or refuse them (false); default GATEWAY_RATE_LIMIT_FAIL_OPEN. */
+  rateLimitFailOpen: z.boolean().optional(),
 })
 
 export type RouteSpec = z.input<typeof routeSchema>
@@ -40,6 +42,7 @@ export interface ProxyRoute {
   readonly userPerMinute: number | undefined
   readonly companyPerMinute: number | undefined
   readonly maxConcurrentPerCompany: number | undefined
+  readonly rateLimitFailOpen: boolean | undefined
 }
 
 export function defaultRouteSpecs (config: Config): RouteSpec[] {
@@ -94,6 +97,7 @@ export function buildRouteTable (specs: RouteSpec[], config: Config): ProxyRoute
       userPerMinute: route.userPerMinute,
       companyPerMinute: route.companyPerMinute,
       maxConcurrentPerCompany: route.maxConcurrentPerCompany,
+      rateLimitFailOpen: route.rateLimitFailOpen,
     }))
   }
   return routes

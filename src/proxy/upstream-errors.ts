@@ -21,8 +21,7 @@ const UNREACHABLE_CODES = new Set([
  */
 export function upstreamFailure (error: unknown): GatewayError {
   if (error instanceof BodyTooLargeError) {
-    return new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${error.limitBytes} bytes.`,
-      { headers: { connection: 'close' } })
+    return new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${error.limitBytes} bytes.`)
   }
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {

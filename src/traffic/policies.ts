@@ -49,11 +49,13 @@ export function trafficPolicies (app: FastifyInstance, config: Config): TrafficP
   }
 
   const counters = new Map<string, Counter>()
+  // One counter per policy name and failure mode: routes sharing both share the budget (each counter has its own store).
   const counter = (policy: LimitPolicy): Counter => {
-    let existing = counters.get(policy.name)
+    const key = `${policy.name}|${policy.failOpen}`
+    let existing = counters.get(key)
     if (!existing) {
       existing = counterFor(app, policy)
-      counters.set(policy.name, existing)
+      counters.set(key, existing)
     }
     return existing
   }
@@ -63,15 +65,16 @@ export function trafficPolicies (app: FastifyInstance, config: Config): TrafficP
     perIp,
     login,
     proxyHooks: (route) => {
+      const failOpen = route.rateLimitFailOpen ?? limits.failOpen
       const userMax = route.userPerMinute ?? limits.userPerMinute
       const companyMax = route.companyPerMinute ?? limits.companyPerMinute
       // Routes on the defaults share one budget per user and company; a route with its own limits has its own.
       const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
       const perUser = counter({
-        name: `user${suffix(route.userPerMinute !== undefined)}`, max: userMax, windowMs: MINUTE_MS, failOpen: limits.failOpen, keyOf: (request) => request.identity?.userId ?? request.ip,
+        name: `user${suffix(route.userPerMinute !== undefined)}`, max: userMax, windowMs: MINUTE_MS, failOpen, keyOf: (request) => request.identity?.userId ?? request.ip,
       })
       const perCompany = counter({
-        name: `company${suffix(route.companyPerMinute !== undefined)}`, max: companyMax, windowMs: MINUTE_MS, failOpen: limits.failOpen, keyOf: (request) => request.identity?.companyId ?? request.ip,
+        name: `company${suffix(route.companyPerMinute !== undefined)}`, max: companyMax, windowMs: MINUTE_MS, failOpen, keyOf: (request) => request.identity?.companyId ?? request.ip,
       })
       const hooks: Hook[] = [async (request, reply) => { enforce(reply, await Promise.all([perUser(request), perCompany(request)])) }]
       if (route.maxConcurrentPerCompany !== undefined) {
