@@ -1,0 +1,89 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { SCENARIO_IDS, type ScenarioId } from './scenarios.js'
+import { TARGET_IDS, type TargetId } from './targets.js'
+
+export interface Options {
+  readonly durationS: number
+  readonly rounds: number
+  readonly warmupS: number
+  readonly quick: boolean
+  readonly soakMinutes: number | undefined
+  readonly targets: readonly TargetId[]
+  readonly scenarios: readonly ScenarioId[]
+  readonly loadgen: 'wrk' | 'autocannon' | undefined
+  readonly sseSamples: number
+  readonly profile: boolean
+  readonly workers: number | undefined
+  readonly gatewayRoot: string | undefined
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --duration <s>       seconds per measurement (default 5)
+  --rounds <n>         rounds per target and scenario, alternating A B … B A (default 2)
+  --warmup <s>         unmeasured seconds per target before each scenario (default 1)
+  --quick              CI smoke run (~5 s of load): small JSON, targets a and c, one short round
+  --soak <minutes>     bounded soak of the gateway only; fails if RSS grows without bound
+  --targets <list>     subset of a,b,b2,c,d (default all)
+  --scenarios <list>   subset of small,big,upload,sse,login (default all)
+  --loadgen <name>     wrk or autocannon (default: wrk when installed)
+  --sse-samples <n>    sequential SSE requests per target and round (default 50)
+  --profile            run the gateway with --cpu-prof; print its hottest functions
+  --workers <n>        TODO: the gateway has no --workers yet (SPEC §8)
+  --gateway-root <dir> benchmark the gateway of another checkout (e.g. a git worktree of main)
+`
+
+function positive (name: string, value: string | undefined, fallback: number, integer = true): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, got '${value}'`)
+  return n
+}
+
+function list<T extends string> (name: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
+  if (value === undefined) return allowed
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean)
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item))
+  if (unknown.length || !items.length) throw new Error(`--${name}: expected a subset of ${allowed.join(',')}, got '${value}'`)
+  return allowed.filter((item) => items.includes(item))
+}
+
+/** Parsed flags, or undefined when --help was asked for. */
+export function parseOptions (argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      soak: { type: 'string' },
+      targets: { type: 'string' },
+      scenarios: { type: 'string' },
+      loadgen: { type: 'string' },
+      'sse-samples': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      'gateway-root': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return undefined
+  if (values.loadgen !== undefined && values.loadgen !== 'wrk' && values.loadgen !== 'autocannon') throw new Error(`--loadgen: expected wrk or autocannon, got '${values.loadgen}'`)
+  const quick = values.quick
+  return {
+    durationS: positive('duration', values.duration, quick ? 2 : 5),
+    rounds: positive('rounds', values.rounds, quick ? 1 : 2),
+    warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0 : 1),
+    quick,
+    soakMinutes: values.soak === undefined ? undefined : positive('soak', values.soak, 0, false),
+    targets: list('targets', values.targets ?? (quick ? 'a,c' : undefined), TARGET_IDS),
+    scenarios: list('scenarios', values.scenarios ?? (quick ? 'small' : undefined), SCENARIO_IDS),
+    loadgen: values.loadgen,
+    sseSamples: positive('sse-samples', values['sse-samples'], 50),
+    profile: values.profile,
+    workers: values.workers === undefined ? undefined : positive('workers', values.workers, 1),
+    gatewayRoot: values['gateway-root'] === undefined ? undefined : resolve(values['gateway-root']),
+  }
+}

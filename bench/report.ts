@@ -1,0 +1,169 @@
+import type { LoadResult } from './loadgen/index.js'
+import type { LoadScenario, Scenario, ScenarioId } from './scenarios.js'
+import { TARGET_LABELS, type TargetId } from './targets.js'
+
+export interface LoadMeasurement {
+  readonly scenario: ScenarioId
+  readonly target: TargetId
+  readonly round: number
+  readonly result: LoadResult
+  readonly peakRssBytes: number | undefined
+}
+
+export interface SseMeasurement {
+  readonly scenario: 'sse'
+  readonly target: TargetId
+  readonly round: number
+  readonly samplesMs: number[]
+  readonly errors: number
+  readonly peakRssBytes: number | undefined
+}
+
+export interface LoadSummary {
+  readonly scenario: ScenarioId
+  readonly target: TargetId
+  readonly rps: number
+  readonly rpsPerRound: number[]
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly errors: number
+  readonly non2xx: number
+  readonly peakRssMiB: number | undefined
+}
+
+export interface SseSummary {
+  readonly target: TargetId
+  readonly samples: number
+  readonly medianMs: number
+  readonly p90Ms: number
+  readonly errors: number
+  readonly peakRssMiB: number | undefined
+}
+
+const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'a', 'd']
+const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(values.length, 1)
+const mib = (bytes: (number | undefined)[]): number | undefined => {
+  const known = bytes.filter((b): b is number => b !== undefined)
+  return known.length ? Math.max(...known) / (1024 * 1024) : undefined
+}
+
+export function percentile (values: number[], p: number): number {
+  if (!values.length) return NaN
+  const sorted = [...values].sort((x, y) => x - y)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN
+}
+
+function groupBy<T> (items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
+  return groups
+}
+
+/** Per scenario and target: throughput and latency averaged over rounds, errors summed, the peak RSS. */
+export function summarizeLoad (measurements: readonly LoadMeasurement[]): LoadSummary[] {
+  return [...groupBy(measurements, (m) => `${m.scenario}/${m.target}`).values()].map((rounds) => {
+    const first = rounds[0] as LoadMeasurement
+    return {
+      scenario: first.scenario,
+      target: first.target,
+      rps: mean(rounds.map((m) => m.result.rps)),
+      rpsPerRound: rounds.map((m) => Math.round(m.result.rps)),
+      p50Ms: mean(rounds.map((m) => m.result.p50Ms)),
+      p99Ms: mean(rounds.map((m) => m.result.p99Ms)),
+      errors: rounds.reduce((sum, m) => sum + m.result.errors, 0),
+      non2xx: rounds.reduce((sum, m) => sum + m.result.non2xx, 0),
+      peakRssMiB: mib(rounds.map((m) => m.peakRssBytes)),
+    }
+  })
+}
+
+/** Per target, over the samples of every round pooled. */
+export function summarizeSse (measurements: readonly SseMeasurement[]): SseSummary[] {
+  return [...groupBy(measurements, (m) => m.target).values()].map((rounds) => {
+    const samples = rounds.flatMap((m) => m.samplesMs)
+    return {
+      target: (rounds[0] as SseMeasurement).target,
+      samples: samples.length,
+      medianMs: percentile(samples, 50),
+      p90Ms: percentile(samples, 90),
+      errors: rounds.reduce((sum, m) => sum + m.errors, 0),
+      peakRssMiB: mib(rounds.map((m) => m.peakRssBytes)),
+    }
+  })
+}
+
+/** c's throughput over each baseline's, for one scenario: c/b, c/b2, c/a, c/d. */
+export function ratios (summaries: readonly LoadSummary[], scenario: ScenarioId): Record<string, number> {
+  const rps = (target: TargetId): number | undefined => summaries.find((s) => s.scenario === scenario && s.target === target)?.rps
+  const gateway = rps('c')
+  const out: Record<string, number> = {}
+  for (const base of RATIO_BASES) {
+    const other = rps(base)
+    if (gateway !== undefined && other) out[`c/${base}`] = gateway / other
+  }
+  return out
+}
+
+const num = (value: number | undefined, digits = 2): string => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits))
+const signed = (value: number | undefined): string => (value === undefined ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`)
+const row = (cells: string[], widths: number[]): string =>
+  cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd()
+
+function loadSection (scenario: LoadScenario, summaries: readonly LoadSummary[]): string[] {
+  const rows = summaries.filter((s) => s.scenario === scenario.id)
+  if (!rows.length) return []
+  const direct = rows.find((s) => s.target === 'a')
+  const widths = [16, 28, 10, 8, 8, 8, 8, 7, 7, 9]
+  const lines = [row(['scenario', 'target', scenario.unit, 'p50 ms', 'p99 ms', 'Δp50', 'Δp99', 'errors', 'non2xx', 'RSS MiB'], widths)]
+  for (const s of rows) {
+    const vsDirect = direct && s.target !== 'a'
+    lines.push(row([
+      scenario.title, `${s.target} ${TARGET_LABELS[s.target]}`, num(s.rps, 1), num(s.p50Ms), num(s.p99Ms),
+      vsDirect ? signed(s.p50Ms - direct.p50Ms) : '-', vsDirect ? signed(s.p99Ms - direct.p99Ms) : '-',
+      String(s.errors), String(s.non2xx), num(s.peakRssMiB, 1),
+    ], widths))
+  }
+  const r = Object.entries(ratios(summaries, scenario.id)).map(([name, value]) => `${name} ${value.toFixed(2)}`)
+  if (r.length) lines.push(`  ${scenario.unit} ratios: ${r.join('  ')}`)
+  return lines
+}
+
+function sseSection (summaries: readonly SseSummary[]): string[] {
+  if (!summaries.length) return []
+  const direct = summaries.find((s) => s.target === 'a')
+  const widths = [16, 28, 10, 8, 12, 7, 9]
+  const lines = [row(['scenario', 'target', 'median ms', 'p90 ms', 'Δmedian ms', 'errors', 'RSS MiB'], widths)]
+  for (const s of summaries) {
+    lines.push(row([
+      'SSE first event', `${s.target} ${TARGET_LABELS[s.target]}`, num(s.medianMs), num(s.p90Ms),
+      direct && s.target !== 'a' ? signed(s.medianMs - direct.medianMs) : '-', String(s.errors), num(s.peakRssMiB, 1),
+    ], widths))
+  }
+  return lines
+}
+
+/** SPEC §9, as far as this run measures it (informative: the harness does not fail on these). */
+function specChecks (load: readonly LoadSummary[], sse: readonly SseSummary[]): string[] {
+  const find = (scenario: ScenarioId, target: TargetId): LoadSummary | undefined => load.find((s) => s.scenario === scenario && s.target === target)
+  const lines: string[] = []
+  const c = find('small', 'c')
+  const b = find('small', 'b')
+  const a = find('small', 'a')
+  if (c && b) lines.push(`throughput c ≥ b (small JSON): ${c.rps >= b.rps ? 'yes' : 'NO'} (c/b ${(c.rps / b.rps).toFixed(2)})`)
+  const nodeProxies = (['b', 'b2'] as const).map((t) => find('small', t)).filter((s): s is LoadSummary => s !== undefined)
+  if (c && a && nodeProxies.length) {
+    const best = (pick: (s: LoadSummary) => number): number => Math.min(...nodeProxies.map(pick)) - pick(a)
+    lines.push(`added latency over direct (small JSON): c p50 ${signed(c.p50Ms - a.p50Ms)} ms, p99 ${signed(c.p99Ms - a.p99Ms)} ms; best Node proxy p50 ${signed(best((s) => s.p50Ms))} ms, p99 ${signed(best((s) => s.p99Ms))} ms`)
+  }
+  const sc = sse.find((s) => s.target === 'c')
+  const sa = sse.find((s) => s.target === 'a')
+  if (sc && sa) lines.push(`SSE time to first event: c ${signed(sc.medianMs - sa.medianMs)} ms over direct (median)`)
+  lines.push('10× the Python seed gateway: not measured here (no FastAPI baseline in this harness)')
+  return lines
+}
+
+export function renderReport (scenarioList: readonly Scenario[], load: readonly LoadSummary[], sse: readonly SseSummary[]): string {
+  const sections: string[][] = scenarioList.map((s) => (s.kind === 'sse' ? sseSection(sse) : loadSection(s, load)))
+  sections.push(['SPEC §9 (informative):', ...specChecks(load, sse).map((line) => `  ${line}`)])
+  return sections.filter((lines) => lines.length).map((lines) => lines.join('\n')).join('\n\n')
+}

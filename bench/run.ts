@@ -1,0 +1,221 @@
+/**
+ * Atenex Gateway load benchmark (SPEC §9): the gateway's full path beside its baselines, in one run, on one
+ * machine. Proxies on CPU 0; upstream, load generator and this harness on CPU 1. See bench/README.md.
+ * Exit codes: 0 done, 1 the gateway answered errors (or the soak failed), 2 the harness itself broke.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadGenerator, type LoadGenerator, type LoadSpec } from './loadgen/index.js'
+import { parseOptions, USAGE, type Options } from './options.js'
+import { cleanupAll, cleanupSync, makeTempDir, sleep, stop } from './processes.js'
+import { monotonicUs, summarizeProfile, type Window } from './profile.js'
+import { renderReport, ratios, summarizeLoad, summarizeSse, type LoadMeasurement, type SseMeasurement } from './report.js'
+import { sampleRss, treeRssBytes } from './rss.js'
+import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
+import { soak } from './soak.js'
+import { probeSse } from './sse-probe.js'
+import { LOAD_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target } from './targets.js'
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results')
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+interface Context {
+  readonly options: Options
+  readonly loadgen: LoadGenerator
+  readonly bodyFiles: Record<'upload' | 'login', string>
+  /** When the gateway was under measured load, to cut its CPU profile to those spans. */
+  readonly gatewayWindows: Window[]
+}
+
+/** The harness (and everything it does in-process: SSE probe, RSS sampling) runs on the load CPU. */
+function pinSelf (): void {
+  execFileSync('taskset', ['-a', '-cp', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' })
+}
+
+function loadSpec (context: Context, scenario: LoadScenario, target: Target, durationS: number): LoadSpec {
+  const headers: Record<string, string> = scenario.auth ? { ...target.headers } : {}
+  if (scenario.contentType) headers['content-type'] = scenario.contentType
+  return {
+    url: `${target.url}${scenario.path}`,
+    connections: scenario.connections,
+    durationS,
+    method: scenario.method,
+    headers,
+    bodyFile: scenario.body === undefined ? undefined : context.bodyFiles[scenario.body],
+    timeoutS: scenario.timeoutS,
+  }
+}
+
+async function measure (context: Context, scenario: Scenario, target: Target, round: number): Promise<LoadMeasurement | SseMeasurement> {
+  const rss = sampleRss(target.pid)
+  const startUs = monotonicUs()
+  try {
+    if (scenario.kind === 'sse') {
+      const { samplesMs, errors } = await probeSse(`${target.url}${scenario.path}`, target.headers, scenario.samples)
+      return { scenario: 'sse', target: target.id, round, samplesMs, errors, peakRssBytes: rss.stop() }
+    }
+    const durationS = Math.max(context.options.durationS, scenario.minDurationS ?? 0)
+    const result = await context.loadgen.run(loadSpec(context, scenario, target, durationS))
+    return { scenario: scenario.id, target: target.id, round, result, peakRssBytes: rss.stop() }
+  } finally {
+    rss.stop()
+    if (target.id === 'c') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
+  }
+}
+
+async function warmUp (context: Context, scenario: Scenario, targets: readonly Target[]): Promise<void> {
+  const { warmupS } = context.options
+  if (warmupS <= 0 || (scenario.kind === 'load' && scenario.id === 'login')) return
+  for (const target of targets) {
+    if (scenario.kind === 'sse') await probeSse(`${target.url}${scenario.path}`, target.headers, 5)
+    else await context.loadgen.run(loadSpec(context, scenario, target, Math.max(1, Math.round(warmupS))))
+  }
+}
+
+/** Rounds alternate the target order (A B C, C B A, …) so slow drift cancels out. */
+async function runScenario (context: Context, scenario: Scenario, all: readonly Target[]): Promise<(LoadMeasurement | SseMeasurement)[]> {
+  const only = scenario.kind === 'load' ? scenario.only : undefined
+  const targets = all.filter((t) => !only || only.includes(t.id))
+  if (!targets.length) return []
+  await warmUp(context, scenario, targets)
+  const out: (LoadMeasurement | SseMeasurement)[] = []
+  for (let round = 1; round <= context.options.rounds; round++) {
+    for (const target of round % 2 ? targets : [...targets].reverse()) {
+      const m = await measure(context, scenario, target, round)
+      out.push(m)
+      const what = 'result' in m
+        ? `${m.result.rps.toFixed(1)} ${scenario.kind === 'load' ? scenario.unit : ''} p50 ${m.result.p50Ms.toFixed(2)} ms p99 ${m.result.p99Ms.toFixed(2)} ms errors ${m.result.errors} non2xx ${m.result.non2xx}`
+        : `${m.samplesMs.length} samples, errors ${m.errors}`
+      log(`[${scenario.title}] round ${round}/${context.options.rounds} ${target.id} ${target.label}: ${what}`)
+      await sleep(300)
+    }
+  }
+  return out
+}
+
+function environment (loadgen: LoadGenerator) {
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim()
+    } catch {
+      return ''
+    }
+  }
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: cpus().length,
+    loadgen: loadgen.name,
+    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+    commit: git(['rev-parse', 'HEAD']),
+    dirty: git(['status', '--porcelain']) !== '',
+  }
+}
+
+function writeResults (name: string, data: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = join(RESULTS_DIR, `${name}.json`)
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`)
+  return file
+}
+
+async function runSoak (options: Options, loadgen: LoadGenerator, gateway: GatewayTarget, stamp: string): Promise<number> {
+  log(`soak: ${options.soakMinutes} min of small JSON GETs (50 connections) on the gateway, RSS every 30 s`)
+  const outcome = await soak(gateway, loadgen, options.soakMinutes ?? 0, log)
+  const file = writeResults(`soak-${stamp}`, { startedAt: stamp, options, environment: environment(loadgen), ...outcome })
+  process.stdout.write(`soak ${outcome.ok ? 'passed' : 'FAILED'}: ${outcome.verdict}\nresults: ${file}\n`)
+  return outcome.ok ? 0 : 1
+}
+
+async function main (argv: string[]): Promise<number> {
+  const options = parseOptions(argv)
+  if (!options) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  pinSelf()
+  const [busy = 0] = loadavg()
+  if (busy > 1) log(`warning: load average ${busy.toFixed(2)} before the run; other work on this machine makes results noisy`)
+  const work = makeTempDir('atenex-bench-')
+  const loadgen = loadGenerator(options.loadgen, work)
+  if (options.workers !== undefined) log('note: the gateway has no --workers yet (SPEC §8); passing it anyway (TODO in bench/targets.ts)')
+  const profileDir = options.profile ? join(RESULTS_DIR, `profile-${stamp}`) : undefined
+
+  const upstream = await startUpstream()
+  const secret = randomSecret()
+  const gatewayOptions = { profileDir, workers: options.workers, root: options.gatewayRoot }
+  const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log)
+  log(`targets up (load generator: ${loadgen.name}): ${targets.map((t) => `${t.id}=${t.url}`).join(' ')}`)
+  if (options.soakMinutes !== undefined && gateway) return runSoak(options, loadgen, gateway, stamp)
+
+  const bodyFiles = { upload: join(work, 'upload.bin'), login: join(work, 'login.json') }
+  writeFileSync(bodyFiles.upload, Buffer.alloc(UPLOAD_BYTES, 'x'))
+  writeFileSync(bodyFiles.login, JSON.stringify({ email: gateway?.credentials.email ?? '', password: gateway?.credentials.password ?? '' }))
+  const context: Context = { options, loadgen, bodyFiles, gatewayWindows: [] }
+  const idleRssMiB = Object.fromEntries(targets.filter((t) => t.pid !== undefined).map((t) => [t.id, treeRssBytes(t.pid ?? 0) / (1024 * 1024)]))
+  const all = scenarios(options.sseSamples)
+  const chosen = options.scenarios.map((id) => all[id])
+
+  const measurements: (LoadMeasurement | SseMeasurement)[] = []
+  for (const scenario of chosen) measurements.push(...await runScenario(context, scenario, targets))
+
+  const load = summarizeLoad(measurements.filter((m): m is LoadMeasurement => 'result' in m))
+  const sse = summarizeSse(measurements.filter((m): m is SseMeasurement => 'samplesMs' in m))
+  const idle = Object.entries(idleRssMiB).map(([id, value]) => `${id} ${value.toFixed(1)}`).join(', ')
+  const table = [
+    renderReport(chosen, load, sse),
+    '',
+    `RSS MiB at idle after startup: ${idle || '-'}`,
+    `load generator: ${loadgen.name}; ${options.rounds} round(s) × ${options.durationS} s per target and scenario; Δ = added over a (direct)`,
+  ].join('\n')
+  const scenarioRatios = Object.fromEntries(chosen.map((s) => [s.id, ratios(load, s.id)]))
+  const file = writeResults(stamp, {
+    startedAt: stamp,
+    options,
+    environment: environment(loadgen),
+    skipped,
+    idleRssMiB,
+    targets: targets.map(({ id, label, url }) => ({ id, label, url })),
+    summaries: { load, sse },
+    ratios: scenarioRatios,
+    measurements,
+    table,
+  })
+  process.stdout.write(`\n${table}\n\nresults: ${file}\n`)
+
+  if (gateway && profileDir) {
+    await stop(gateway.child, 15_000)
+    process.stdout.write(`\n${summarizeProfile(profileDir, options.gatewayRoot ?? REPO_ROOT, context.gatewayWindows)}\n`)
+  }
+  const failures = load.filter((s) => s.target === 'c').reduce((sum, s) => sum + s.errors + s.non2xx, 0) +
+    sse.filter((s) => s.target === 'c').reduce((sum, s) => sum + s.errors, 0)
+  if (failures) process.stdout.write(`FAIL: the gateway answered ${failures} errors or non-2xx responses\n`)
+  return failures ? 1 : 0
+}
+
+let cleaning: Promise<void> | undefined
+let interrupted: NodeJS.Signals | undefined
+const cleanup = async (): Promise<void> => { cleaning ??= cleanupAll(); await cleaning }
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = signal
+    log(`\n${signal}: stopping the processes this run started`)
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  })
+}
+process.on('exit', cleanupSync)
+
+let code = 2
+try {
+  code = await main(process.argv.slice(2))
+} catch (error) {
+  if (!interrupted) log(`bench: ${(error as Error).stack ?? String(error)}`)
+} finally {
+  await cleanup()
+}
+process.exit(interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : code)

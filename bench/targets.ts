@@ -1,0 +1,178 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SignJWT } from 'jose'
+import { findNginx, startNginx } from './nginx.js'
+import { freePort, makeTempDir, spawnPinned, waitForHttp, type Child } from './processes.js'
+
+export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'd'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'd']
+export const TARGET_LABELS: Record<TargetId, string> = {
+  a: 'direct (upstream)',
+  b: 'reply-from (no auth)',
+  b2: 'node:http+undici+jose',
+  c: 'atenex gateway',
+  d: 'nginx',
+}
+
+/** Proxies run on CPU 0; the upstream, the load generator and the harness on CPU 1. */
+export const PROXY_CPU = 0
+export const LOAD_CPU = 1
+
+export interface Target {
+  readonly id: TargetId
+  readonly label: string
+  readonly url: string
+  /** The process whose RSS is reported (undefined for the direct target). */
+  readonly pid: number | undefined
+  /** Sent with every proxied request (the bearer token for the authenticating targets). */
+  readonly headers: Record<string, string>
+}
+
+export interface GatewayTarget extends Target {
+  readonly child: Child
+  readonly credentials: { readonly email: string, readonly password: string, readonly companyId: string }
+}
+
+const TSX = import.meta.resolve('tsx')
+const script = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
+
+/** The inherited environment without anything that would configure the gateway behind our back. */
+function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(GATEWAY_|OTEL_|PORT$|NODE_OPTIONS$)/i.test(name)) env[name] = value
+  }
+  return { ...env, ...extra }
+}
+
+async function startNodeScript (name: string, cpu: number, path: string, env: Record<string, string>): Promise<{ child: Child, url: string }> {
+  const child = spawnPinned(name, cpu, process.execPath, ['--import', TSX, script(path)], { env: cleanEnv(env) })
+  const [, port] = await child.waitFor(/LISTENING (\d+)/, 30_000)
+  return { child, url: `http://127.0.0.1:${port}` }
+}
+
+export async function startUpstream (): Promise<{ child: Child, url: string }> {
+  return startNodeScript('upstream', LOAD_CPU, './upstream.ts', {})
+}
+
+export async function startFastifyBaseline (upstreamUrl: string): Promise<Target> {
+  const { child, url } = await startNodeScript('reply-from', PROXY_CPU, './baselines/reply-from.ts', { UPSTREAM_URL: upstreamUrl })
+  return { id: 'b', label: TARGET_LABELS.b, url, pid: child.pid, headers: {} }
+}
+
+export async function startJoseBaseline (upstreamUrl: string, secret: string, token: string): Promise<Target> {
+  const { child, url } = await startNodeScript('node-jose', PROXY_CPU, './baselines/node-jose.ts', { UPSTREAM_URL: upstreamUrl, JWT_SECRET: secret })
+  return { id: 'b2', label: TARGET_LABELS.b2, url, pid: child.pid, headers: { authorization: `Bearer ${token}` } }
+}
+
+export async function startNginxTarget (upstreamUrl: string): Promise<Target | { skip: string }> {
+  const nginx = findNginx()
+  if ('skip' in nginx) return nginx
+  const { child, url } = await startNginx(nginx.path, Number(new URL(upstreamUrl).port))
+  return { id: 'd', label: TARGET_LABELS.d, url, pid: child.pid, headers: {} }
+}
+
+export interface GatewayOptions {
+  /** Write a V8 CPU profile of the gateway into this folder when it exits. */
+  readonly profileDir?: string | undefined
+  /** TODO: pass `--workers N` once the CLI has it (SPEC §8); RSS sampling already sums child processes. */
+  readonly workers?: number | undefined
+  /** Checkout whose src/cli/index.ts is run (default: this repository). */
+  readonly root?: string | undefined
+}
+
+const UNLIMITED = String(1_000_000_000)
+
+/**
+ * The real gateway, full path: `node --import tsx src/cli/index.ts serve` on a fresh embedded database,
+ * run from its temp folder so no ./.env applies. Logs in as the demo admin it prints on first start.
+ */
+export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}): Promise<GatewayTarget> {
+  const home = makeTempDir('atenex-bench-gateway-')
+  const port = await freePort()
+  const nodeArgs = ['--import', TSX]
+  if (options.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`)
+  const cliArgs = ['serve']
+  if (options.workers !== undefined && options.workers > 1) cliArgs.push('--workers', String(options.workers))
+  const env = cleanEnv({
+    PORT: String(port),
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_DATA_DIR: join(home, 'pglite'),
+    GATEWAY_JWT_SECRET: secret,
+    GATEWAY_INGEST_SERVICE_URL: upstreamUrl,
+    GATEWAY_QUERY_SERVICE_URL: upstreamUrl,
+    GATEWAY_LOG_LEVEL: 'WARNING',
+    // Long enough for a 10-minute soak on one token.
+    GATEWAY_JWT_EXPIRATION_MINUTES: '120',
+    // One user, one company, one IP: lift the limits so the limiter is measured (its bookkeeping runs) but never answers 429.
+    GATEWAY_RATE_LIMIT_USER_PER_MINUTE: UNLIMITED,
+    GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE: UNLIMITED,
+    GATEWAY_RATE_LIMIT_IP_PER_MINUTE: UNLIMITED,
+  })
+  // taskset execs node, so child.pid is the gateway itself.
+  const cli = options.root ? join(options.root, 'src', 'cli', 'index.ts') : script('../src/cli/index.ts')
+  const child = spawnPinned('gateway', PROXY_CPU, process.execPath, [...nodeArgs, cli, ...cliArgs], { env, cwd: home })
+  const [, companyId = ''] = await child.waitFor(/company_id:\s+(\S+)/, 60_000)
+  const email = child.output().match(/email:\s+(\S+)/)?.[1] ?? ''
+  const password = child.output().match(/password:\s+(\S+)/)?.[1] ?? ''
+  const url = `http://127.0.0.1:${port}`
+  await waitForHttp(`${url}/health`, 30_000, child)
+  const token = await login(url, email, password)
+  return { id: 'c', label: TARGET_LABELS.c, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+}
+
+export async function login (url: string, email: string, password: string): Promise<string> {
+  const response = await fetch(`${url}/api/v1/users/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
+  const body = await response.json() as { access_token?: string }
+  if (response.status !== 200 || !body.access_token) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`)
+  return body.access_token
+}
+
+/** 48 random URL-safe characters, shared by the gateway and the jose baseline so one token works for both. */
+export const randomSecret = (): string => randomBytes(36).toString('base64url')
+
+/** A token the jose baseline accepts when the gateway (whose login token is used otherwise) is not started. */
+async function mintToken (secret: string): Promise<string> {
+  return new SignJWT({ company_id: randomUUID(), email: 'bench@atenex.local' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(randomUUID()).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret))
+}
+
+export interface StartedTargets {
+  readonly targets: Target[]
+  readonly gateway: GatewayTarget | undefined
+  /** Targets that could not run here, with the reason. */
+  readonly skipped: Partial<Record<TargetId, string>>
+}
+
+/** Starts the chosen targets (the gateway first: its login token is reused by b2), in TARGET_IDS order. */
+export async function startTargets (
+  ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void
+): Promise<StartedTargets> {
+  const want = new Set(ids)
+  const targets: Target[] = []
+  const skipped: Partial<Record<TargetId, string>> = {}
+  const gateway = want.has('c') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
+  if (gateway) targets.push(gateway)
+  if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
+  if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))
+  if (want.has('b2')) {
+    const token = gateway?.headers.authorization?.slice('Bearer '.length) ?? await mintToken(secret)
+    targets.push(await startJoseBaseline(upstreamUrl, secret, token))
+  }
+  if (want.has('d')) {
+    const nginx = await startNginxTarget(upstreamUrl)
+    if ('skip' in nginx) {
+      skipped.d = nginx.skip
+      log(`skipping target d (nginx): ${nginx.skip}`)
+    } else {
+      targets.push(nginx)
+    }
+  }
+  targets.sort((x, y) => TARGET_IDS.indexOf(x.id) - TARGET_IDS.indexOf(y.id))
+  return { targets, gateway, skipped }
+}
