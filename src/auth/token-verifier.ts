@@ -86,13 +86,18 @@ export class TokenVerifier {
     return new TokenVerifier(own, external, jwt.clockToleranceSeconds)
   }
 
+  /** The claims of a token verified before and not yet expired, without any async work; else undefined. */
+  peek (token: string): VerifiedToken | undefined {
+    const cached = this.#verified.get(token)
+    if (cached && cached.expiresAt + this.#clockToleranceSeconds > Date.now() / 1000) return cached
+    return undefined
+  }
+
   async verify (token: string): Promise<VerifiedToken> {
     if (token.length > MAX_TOKEN_BYTES) throw invalidToken('Token validation failed: Token too large.')
-    const cached = this.#verified.get(token)
-    if (cached) {
-      if (cached.expiresAt + this.#clockToleranceSeconds > Date.now() / 1000) return cached
-      this.#verified.delete(token)
-    }
+    const cached = this.peek(token)
+    if (cached) return cached
+    this.#verified.delete(token)
     const policy = this.#external.size > 0 ? this.#external.get(claimedIssuer(token) ?? '') ?? this.#own : this.#own
     let payload: JWTPayload
     try {

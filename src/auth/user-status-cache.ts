@@ -30,12 +30,19 @@ export class UserStatusCache {
     await db.listen(USER_CHANGED_CHANNEL, (userId) => this.invalidate(userId), () => this.clear())
   }
 
-  async get (userId: string): Promise<UserStatus | null> {
+  /** A fresh cached status (null: known not to exist), or undefined when only the database can tell. */
+  peek (userId: string): UserStatus | null | undefined {
     const entry = this.#entries.get(userId)
     if (entry && entry.expiresAt > Date.now()) {
       this.hits += 1
       return entry.status
     }
+    return undefined
+  }
+
+  async get (userId: string): Promise<UserStatus | null> {
+    const cached = this.peek(userId)
+    if (cached !== undefined) return cached
     this.misses += 1
     let loading = this.#loading.get(userId)
     if (!loading) {

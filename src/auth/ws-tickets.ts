@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import type { Database } from '../db/database.js'
 import { wsTicketsRepository } from '../db/ws-tickets-repository.js'
-import type { AuthHook } from './authenticate.js'
 
 export const WS_TICKET_TTL_SECONDS = 30
 
@@ -36,7 +35,7 @@ const wsTicketSchema = {
 } as const
 
 /** POST /api/v1/users/ws-ticket, under StrictAuth: the ticket opens exactly what the token opens, once. */
-export async function wsTicketRoute (app: FastifyInstance, deps: { tickets: WsTickets, strictAuth: AuthHook }): Promise<void> {
+export async function wsTicketRoute (app: FastifyInstance, deps: { tickets: WsTickets, strictAuth: onRequestHookHandler }): Promise<void> {
   app.addHook('onRequest', deps.strictAuth)
   app.post('/ws-ticket', { schema: wsTicketSchema }, async (request) => {
     const identity = request.identity

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +19,8 @@ function pathOf (url: string): string {
  */
 export function registerRequestObservability (app: FastifyInstance): void {
   app.decorateRequest('upstream', null)
+  // The level is fixed at startup: below INFO the access line is not even built.
+  const accessLog = (app.log as unknown as Logger).isLevelEnabled('info')
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
@@ -36,6 +39,10 @@ export function registerRequestObservability (app: FastifyInstance): void {
   })
 
   app.addHook('onResponse', (request, reply, done) => {
+    if (!accessLog) {
+      done()
+      return
+    }
     const identity = request.identity
     request.log.info({
       method: request.method,
