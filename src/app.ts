@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Bindings, ChildLoggerOptions } from 'pino'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import { adminRoutes } from './admin/admin-routes.js'
@@ -21,6 +22,8 @@ import { openDatabase } from './db/open.js'
 import { usersRepository } from './db/users-repository.js'
 import { registerErrorHandlers } from './errors.js'
 import { Health, registerHealthRoutes } from './observability/health.js'
+import { startTrace, tracingFor, type RequestTracing } from './observability/tracing.js'
+import { exposeMetrics, GatewayMetrics } from './observability/metrics.js'
 import { createLogger } from './observability/logger.js'
 import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
@@ -46,6 +49,8 @@ export interface BuildOptions {
   readonly migrate?: boolean
   /** On an empty embedded database, create the demo company and admin and hand their credentials here once. */
   readonly onDemoCreated?: (credentials: DemoCredentials) => void
+  /** Request tracing; by default the configuration's (OpenTelemetry when an OTLP endpoint is set). */
+  readonly tracing?: RequestTracing
 }
 
 export interface GatewayServices {
@@ -69,9 +74,13 @@ declare module 'fastify' {
 }
 
 /** The client keep-alive timeout stays above load balancers' idle timeouts, so that they close first. */
-function serverOptions (config: Config) {
+function serverOptions (config: Config, tracing: RequestTracing) {
   return {
     genReqId: requestIdFor,
+    // The first per-request step Fastify takes: the trace starts here so that every log line carries its id.
+    childLoggerFactory (logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions, rawReq: IncomingMessage) {
+      return logger.child({ ...bindings, trace_id: startTrace(tracing, rawReq).traceId }, options)
+    },
     // Our own access log (observability/request-log.ts) replaces Fastify's two lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     trustProxy: config.server.trustProxy,
@@ -115,13 +124,15 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const tracing = options.tracing ?? await tracingFor(config.otel)
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
-    ...serverOptions(config),
+    ...serverOptions(config, tracing),
     loggerInstance: createLogger(config, options.logStream),
   })
 
   registerErrorHandlers(app)
-  registerRequestObservability(app)
+  registerRequestObservability(app, tracing)
+  if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
   limitUrlLength(app, config.server.maxUrlBytes)
   await registerCors(app, config.corsOrigins)
   await registerOpenApi(app, config)
@@ -131,6 +142,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await registerRateLimitStore(app, services.redis)
   const traffic = trafficPolicies(app, config)
   void warmPasswordHashing()
+
+  const metrics = new GatewayMetrics(services.userCache)
+  metrics.instrument(app)
+  await exposeMetrics(app, metrics, config.metricsPort, config.host)
 
   app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
   registerHealthRoutes(app, services.health, config.projectName)

@@ -72,6 +72,15 @@ export const settingsSchema = z.object({
   GATEWAY_MAX_URL_BYTES: positiveInt.default(8192).describe('Longest request target accepted (414 beyond).'),
   GATEWAY_MAX_HEADER_BYTES: positiveInt.default(16384).describe('Largest request header block accepted (431 beyond).'),
   GATEWAY_MAX_CONNECTIONS: positiveInt.default(10000).describe('Client connections accepted at once per process.'),
+  GATEWAY_METRICS_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional()
+    .describe('Serve /metrics on this port instead of the main one (keeps it off the public listener).'),
+  GATEWAY_WORKERS: z.string().regex(/^(auto|[1-9][0-9]*)$/, 'expected a number of workers or auto').default('1')
+    .describe('Worker processes (node:cluster); auto = one per CPU. More than one needs PostgreSQL (GATEWAY_POSTGRES_SERVER).'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional()
+    .describe('OpenTelemetry collector (OTLP/HTTP); setting it turns tracing on. Standard name, no prefix.'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional().describe('Full OTLP/HTTP traces URL, overriding the one derived from OTEL_EXPORTER_OTLP_ENDPOINT.'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('atenex-gateway').describe('service.name of the gateway\'s spans.'),
+  OTEL_SDK_DISABLED: booleanFromEnv.default(false).describe('Turn tracing off even with an endpoint set.'),
   GATEWAY_CORS_ORIGINS: originList.default([]).describe('Extra allowed CORS origins, comma-separated.'),
   VERCEL_FRONTEND_URL: urlFromEnv.optional().describe('Allowed CORS origin of the production frontend (no prefix, as in the seeds).'),
   NGROK_URL: z.url({ protocol: /^https$/, hostname: /ngrok/, error: 'expected an https:// URL on an ngrok host' })
@@ -189,6 +198,10 @@ export interface Config {
   }
   readonly corsOrigins: readonly string[]
   readonly redisUrl: string | undefined
+  readonly metricsPort: number | undefined
+  /** OTLP/HTTP traces URL when tracing is on. */
+  readonly otel: { readonly endpoint: string | undefined, readonly serviceName: string }
+  readonly workers: number | 'auto'
   readonly rateLimits: {
     readonly userPerMinute: number
     readonly companyPerMinute: number
@@ -315,6 +328,14 @@ function toConfig (s: Settings): Config {
     },
     corsOrigins: [...corsOrigins],
     redisUrl: s.GATEWAY_REDIS_URL,
+    metricsPort: s.GATEWAY_METRICS_PORT,
+    otel: {
+      endpoint: s.OTEL_SDK_DISABLED
+        ? undefined
+        : s.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (s.OTEL_EXPORTER_OTLP_ENDPOINT ? `${s.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined),
+      serviceName: s.OTEL_SERVICE_NAME,
+    },
+    workers: s.GATEWAY_WORKERS === 'auto' ? 'auto' : Number(s.GATEWAY_WORKERS),
     rateLimits: {
       userPerMinute: s.GATEWAY_RATE_LIMIT_USER_PER_MINUTE,
       companyPerMinute: s.GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE,

@@ -1,3 +1,5 @@
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js'
@@ -37,6 +39,10 @@ function announceDemo (credentials: DemoCredentials): void {
  * to the bound, then the process exits. A second signal exits at once.
  */
 function handleSignals (app: FastifyInstance, config: Config): void {
+  if (cluster.isWorker) {
+    // A terminal's Ctrl-C reaches every process of the group; the primary turns it into one SIGTERM per worker.
+    process.on('SIGINT', () => undefined)
+  }
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -51,6 +57,9 @@ function handleSignals (app: FastifyInstance, config: Config): void {
       void app.gateway.pools.destroy().finally(() => process.exit(0))
     }, config.server.shutdownTimeoutMs)
     deadline.unref()
+    // Connections that finish their last response while draining would otherwise idle until the keep-alive timeout.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 250)
+    sweep.unref()
     app.close().then(() => {
       app.log.info('shut down cleanly')
       process.exit(0)
@@ -60,13 +69,70 @@ function handleSignals (app: FastifyInstance, config: Config): void {
     })
   }
   process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  if (cluster.isPrimary) process.on('SIGINT', stop)
 }
 
-export async function serve (config: Config): Promise<FastifyInstance> {
+export async function serve (config: Config, workersOverride?: string): Promise<FastifyInstance | undefined> {
+  const workers = workerCount(workersOverride ?? String(config.workers))
+  if (workers > 1 && cluster.isPrimary) {
+    if (config.database.kind === 'embedded') {
+      throw new ConfigError('GATEWAY_WORKERS: more than one worker needs PostgreSQL (GATEWAY_POSTGRES_SERVER); the embedded database is single-process')
+    }
+    runPrimary(workers, config)
+    return undefined
+  }
   const app = await buildApp(config, { onDemoCreated: announceDemo })
   app.log.info({ config: describeConfig(config) }, 'configuration loaded')
   handleSignals(app, config)
   await app.listen({ port: config.port, host: config.host })
   return app
+}
+
+function workerCount (value: string): number {
+  if (value === 'auto') return availableParallelism()
+  const count = Number(value)
+  if (!Number.isInteger(count) || count < 1) throw new ConfigError(`--workers: expected a number of workers or auto, got '${value}'`)
+  return count
+}
+
+/** A worker that dies sooner than this after its start is restarted only after this delay, so a crash loop does not spin. */
+const RESTART_BACKOFF_MS = 1000
+
+/**
+ * The cluster primary: forks the workers (they share the listening socket), restarts one that crashes, and
+ * on SIGTERM/SIGINT asks each to drain and exits when all have. A second signal kills them at once.
+ */
+function runPrimary (workers: number, config: Config): void {
+  let stopping = false
+  const startedAt = new Map<number, number>()
+  const fork = (): void => {
+    const worker = cluster.fork()
+    startedAt.set(worker.id, Date.now())
+  }
+  for (let i = 0; i < workers; i++) fork()
+  process.stdout.write(`atenex-gateway: primary ${process.pid} started ${workers} workers on port ${config.port}\n`)
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker.id) ?? 0)
+    startedAt.delete(worker.id)
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+      return
+    }
+    process.stderr.write(`atenex-gateway: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`)
+    setTimeout(fork, lived < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0)
+  })
+
+  const stop = (): void => {
+    if (stopping) {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
+      process.exit(1)
+    }
+    stopping = true
+    const running = Object.values(cluster.workers ?? {})
+    if (running.length === 0) process.exit(0)
+    for (const worker of running) worker?.process.kill('SIGTERM')
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ConfigError } from '../config.js'
 import { EXIT_STARTUP_FAILED, loadConfigOrExit, serve } from '../main.js'
 import { createCompanyCommand, createUserCommand } from './admin-commands.js'
 import { parseCommandArgs, UsageError, type Command } from './command.js'
@@ -11,9 +12,16 @@ const EXIT_USAGE = 2
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary: 'Run the gateway (the default). Settings come from GATEWAY_* variables and ./.env.',
-    usage: 'serve',
-    options: {},
-    run: async () => { await serve(loadConfigOrExit()) },
+    usage: 'serve [--workers N|auto]',
+    options: { workers: { type: 'string' } },
+    run: async (values) => {
+      try {
+        await serve(loadConfigOrExit(), typeof values.workers === 'string' ? values.workers : undefined)
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(error.message)
+        throw error
+      }
+    },
   },
   migrate: {
     summary: 'Apply pending database migrations and exit.',

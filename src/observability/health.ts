@@ -61,5 +61,5 @@ export function registerHealthRoutes (app: FastifyInstance, health: Health, serv
     return reply.code(status).send(body)
   })
   app.get('/health/live', { schema: { tags: ['health'], summary: 'Process liveness (no dependency checks)' } },
-    async () => ({ status: 'alive', service: serviceName }))
+    async () => ({ status: 'alive', service: serviceName, pid: process.pid }))
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { traceOf, type RequestTracing } from './tracing.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,7 +18,7 @@ function pathOf (url: string): string {
  * X-Request-ID and X-Process-Time on every response (404s and errors included), and one access-log
  * line per request. The query string is left out of the log: it may carry tickets or tokens.
  */
-export function registerRequestObservability (app: FastifyInstance): void {
+export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing): void {
   app.decorateRequest('upstream', null)
   // The level is fixed at startup: below INFO the access line is not even built.
   const accessLog = (app.log as unknown as Logger).isLevelEnabled('info')
@@ -37,6 +38,18 @@ export function registerRequestObservability (app: FastifyInstance): void {
       'client closed the connection before the response completed')
     done()
   })
+
+  if (tracing.enabled) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const trace = traceOf(request.raw)
+      if (trace) {
+        tracing.end(trace, {
+          method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, upstream: request.upstream?.name, companyId: request.identity?.companyId,
+        })
+      }
+      done()
+    })
+  }
 
   app.addHook('onResponse', (request, reply, done) => {
     if (!accessLog) {

@@ -39,7 +39,8 @@ export interface ForwardContext {
   readonly requestId: string
   readonly clientIp: string
   readonly protocol: string
-  readonly traceparent: string
+  /** Undefined when OpenTelemetry's undici instrumentation injects the traceparent itself. */
+  readonly traceparent: string | undefined
   readonly identity: Identity | null
   /** The auth-service route passes the client's own credentials through; identity routes do not. */
   readonly forwardCredentials: boolean
@@ -70,7 +71,7 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, context: 
   const priorVia = incoming.via
   out.via = priorVia && !nominated?.has('via') ? `${priorVia}, ${VIA}` : VIA
   out['x-request-id'] = context.requestId
-  out.traceparent = context.traceparent
+  if (context.traceparent !== undefined) out.traceparent = context.traceparent
 
   const identity = context.identity
   if (identity) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { payloadTooLarge } from '../errors.js'
-import { childTraceparent } from '../observability/trace-context.js'
+import { context } from '@opentelemetry/api'
+import { traceOf } from '../observability/tracing.js'
 import { discardRestOfBody, limitedBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
 import { upstreamTarget } from './path-safety.js'
@@ -43,11 +44,12 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
       if (!reply.raw.writableFinished) abort.abort()
     })
 
+    const trace = traceOf(request.raw)
     const headers = upstreamRequestHeaders(request.headers, {
       requestId: request.id,
       clientIp: request.ip,
       protocol: request.protocol,
-      traceparent: childTraceparent(request.headers.traceparent),
+      traceparent: trace?.traceparent,
       identity: request.identity,
       forwardCredentials: route.auth === 'none',
     })
@@ -55,7 +57,7 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
     const started = performance.now()
     let response
     try {
-      response = await pool.request({
+      const send = () => pool.request({
         method: request.method as 'GET',
         path,
         headers,
@@ -64,6 +66,8 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
         headersTimeout: route.timeoutMs,
         bodyTimeout: route.timeoutMs,
       })
+      // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
+      response = await (trace?.context ? context.with(trace.context, send) : send())
     } catch (error) {
       if (abort.signal.aborted) {
         request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
@@ -74,6 +78,13 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
     }
     request.upstream = { name: route.name, latencyMs: performance.now() - started }
     return reply.code(response.statusCode).headers(clientResponseHeaders(response.headers)).send(response.body)
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The upstream a proxied route forwards to, for metrics. */
+    upstream?: string
   }
 }
 
@@ -96,7 +107,7 @@ export function registerProxyRoutes (context: FastifyInstance, routes: readonly 
         // One documented entry per prefix: the bare prefix duplicates its wildcard.
         hide: !route.exact && url === route.path,
       }
-      context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, onRequest, handler })
+      context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, onRequest, handler, config: { upstream: route.name } })
     }
   }
 }

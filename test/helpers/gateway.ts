@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { companiesRepository, type Company } from '../../src/db/companies-repository.js'
 import { usersRepository, type UserRecord } from '../../src/db/users-repository.js'
+import type { RequestTracing } from '../../src/observability/tracing.js'
 import { createPostgresDatabase, type Backend } from './databases.js'
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef'
@@ -46,6 +47,7 @@ export interface TestGateway {
 export interface GatewayOptions {
   readonly backend?: Backend
   readonly env?: Record<string, string>
+  readonly tracing?: RequestTracing
 }
 
 /** Signs arbitrary claims with the test secret (HS256), for token-policy tests. */
@@ -67,7 +69,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
     ...options.env,
   })
   const logs = new LogSink()
-  const app = await buildApp(config, { logStream: logs })
+  const app = await buildApp(config, { logStream: logs, ...(options.tracing ? { tracing: options.tracing } : {}) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : 0

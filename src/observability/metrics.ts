@@ -1,0 +1,84 @@
+import { createServer, type Server } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { GatewayError } from '../errors.js'
+
+const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180]
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (one per app, so tests can run several).
+ * Labels are bounded: the route template (never the raw path), the method, the status, the upstream's name.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  readonly requests = new Histogram({
+    name: 'gateway_http_request_duration_seconds', help: 'Requests handled by the gateway, by route template, method and status', labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  })
+
+  readonly upstream = new Histogram({
+    name: 'gateway_upstream_response_seconds', help: 'Time to the upstream\'s response headers, by upstream and status', labelNames: ['upstream', 'status'], buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  })
+
+  readonly upstreamErrors = new Counter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures answered 502/503/504, by upstream and code', labelNames: ['upstream', 'code'], registers: [this.registry] })
+  readonly authFailures = new Counter({ name: 'gateway_auth_failures_total', help: 'Refused authentications and authorisations, by reason', labelNames: ['reason'], registers: [this.registry] })
+  readonly rateLimited = new Counter({ name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by a rate or concurrency limit, by route', labelNames: ['route'], registers: [this.registry] })
+
+  constructor (userCache: { hits: number, misses: number }) {
+    collectDefaultMetrics({ register: this.registry })
+    const cache = (name: string, help: string, read: () => number): void => {
+      // Counters read at scrape time from the cache's own tallies: nothing is added to the request path.
+      const counter = new Counter({ name, help, registers: [this.registry], collect () { this.reset(); this.inc(read()) } })
+      void counter
+    }
+    cache('gateway_user_cache_hits_total', 'User status lookups answered from the cache', () => userCache.hits)
+    cache('gateway_user_cache_misses_total', 'User status lookups that went to PostgreSQL', () => userCache.misses)
+  }
+
+  /** Request and upstream observations after each response; error tallies from the errors raised. */
+  instrument (app: FastifyInstance): void {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched'
+      this.requests.observe({ route, method: request.method, status: reply.statusCode }, reply.elapsedTime / 1000)
+      const upstream = request.upstream
+      if (upstream) this.upstream.observe({ upstream: upstream.name, status: reply.statusCode }, upstream.latencyMs / 1000)
+      done()
+    })
+    app.addHook('onError', (request, _reply, error, done) => {
+      if (error instanceof GatewayError) {
+        if (AUTH_FAILURES.has(error.code)) this.authFailures.inc({ reason: error.code })
+        else if (error.code === 'RATE_LIMITED') this.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' })
+        else if (error.code.startsWith('UPSTREAM_')) {
+          this.upstreamErrors.inc({ upstream: request.routeOptions.config.upstream ?? 'unknown', code: error.code })
+        }
+      }
+      done()
+    })
+  }
+
+  async render (): Promise<{ contentType: string, body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}
+
+/** GET /metrics on the gateway's own port, or on a port of its own (kept off the public listener). */
+export async function exposeMetrics (app: FastifyInstance, metrics: GatewayMetrics, separatePort: number | undefined, host: string): Promise<Server | undefined> {
+  if (separatePort === undefined) {
+    app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+      const { contentType, body } = await metrics.render()
+      return reply.type(contentType).send(body)
+    })
+    return undefined
+  }
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not Found"}')
+      return
+    }
+    metrics.render().then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"Internal Server Error"}'))
+  })
+  await new Promise<void>((resolve) => server.listen(separatePort, host, resolve))
+  app.addHook('onClose', async () => { await new Promise((resolve) => server.close(resolve)) })
+  return server
+}
