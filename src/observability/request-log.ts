@@ -23,12 +23,9 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   // The level is fixed at startup: below INFO the access line is not even built.
   const accessLog = (app.log as unknown as Logger).isLevelEnabled('info')
 
-  app.addHook('onRequest', (request, reply, done) => {
+  // One onSend hook sets both: it runs for every answer, errors and 404s included (each hook is a per-request cost).
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-    done()
-  })
-
-  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-process-time', `${reply.elapsedTime.toFixed(2)}ms`)
     done(null, payload)
   })
@@ -51,11 +48,8 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
     })
   }
 
+  if (!accessLog) return
   app.addHook('onResponse', (request, reply, done) => {
-    if (!accessLog) {
-      done()
-      return
-    }
     const identity = request.identity
     request.log.info({
       method: request.method,
