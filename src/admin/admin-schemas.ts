@@ -1,3 +1,5 @@
+import { emailField } from '../auth/user-schemas.js'
+
 /** JSON schemas of the admin API: they validate requests and generate its OpenAPI description. */
 const security = [{ bearerAuth: [] }]
 const tags = ['admin']
@@ -68,7 +70,7 @@ export const createUserSchema = {
     required: ['email', 'password', 'company_id'],
     additionalProperties: false,
     properties: {
-      email: { type: 'string', format: 'email', maxLength: 320 },
+      email: emailField,
       password: { type: 'string', minLength: 8, maxLength: 1024 },
       name: { type: ['string', 'null'], maxLength: 200 },
       company_id: uuid,

@@ -8,6 +8,7 @@ import { DuplicateEmailError } from '../db/users-repository.js'
 import { badRequest, conflict } from '../errors.js'
 import { chooseCompany, requireActiveCompany, userNotFound } from './company-association.js'
 import { hashPassword, verifyPassword } from './passwords.js'
+import { ensureCompanySchema, loginSchema, logoutSchema, refreshSchema, registerSchema } from './user-schemas.js'
 import { invalidRefreshToken, type RefreshTokens } from './refresh-tokens.js'
 import type { TokenIssuer } from './token-issuer.js'
 
@@ -23,103 +24,6 @@ export interface UserRoutesDeps {
   readonly perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   readonly loginGuard: LoginGuard
 }
-
-const nullableString = { type: ['string', 'null'] } as const
-const uuid = { type: 'string', format: 'uuid' } as const
-
-const loginSchema = {
-  tags: ['users'],
-  summary: 'Log in with email and password',
-  body: {
-    type: 'object',
-    required: ['email', 'password'],
-    properties: {
-      email: { type: 'string', format: 'email', maxLength: 320 },
-      password: { type: 'string', minLength: 6, maxLength: 1024 },
-    },
-  },
-  response: {
-    200: {
-      type: 'object',
-      required: ['access_token', 'token_type', 'user_id', 'email'],
-      properties: {
-        access_token: { type: 'string' },
-        token_type: { type: 'string' },
-        user_id: { type: 'string' },
-        email: { type: 'string' },
-        full_name: nullableString,
-        roles: { type: ['array', 'null'], items: { type: 'string' } },
-        company_id: nullableString,
-        refresh_token: { type: 'string' },
-      },
-    },
-  },
-} as const
-
-const refreshTokenBody = {
-  type: 'object',
-  required: ['refresh_token'],
-  properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 512 } },
-} as const
-
-const refreshSchema = {
-  tags: ['users'],
-  summary: 'Trade a refresh token for a new access + refresh pair (the old one is spent)',
-  body: refreshTokenBody,
-  response: {
-    200: {
-      type: 'object',
-      properties: { access_token: { type: 'string' }, refresh_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' } },
-    },
-  },
-} as const
-
-const logoutSchema = {
-  tags: ['users'],
-  summary: 'Revoke a refresh token and every token rotated from the same login',
-  body: refreshTokenBody,
-  response: { 200: { type: 'object', properties: { message: { type: 'string' } } } },
-} as const
-
-const ensureCompanySchema = {
-  tags: ['users'],
-  summary: 'Associate the caller with a company and get a new token',
-  security: [{ bearerAuth: [] }],
-  body: {
-    anyOf: [
-      { type: 'null' },
-      { type: 'object', properties: { company_id: { anyOf: [uuid, { type: 'null' }] } } },
-    ],
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        user_id: { type: 'string' },
-        company_id: { type: 'string' },
-        message: { type: 'string' },
-        new_access_token: { type: 'string' },
-        token_type: { type: 'string' },
-        roles: { type: 'array', items: { type: 'string' } },
-      },
-    },
-  },
-} as const
-
-const registerSchema = {
-  tags: ['users'],
-  summary: 'Self-registration (only when GATEWAY_ALLOW_SELF_REGISTRATION=true): joins the default company as a user',
-  body: {
-    type: 'object',
-    required: ['email', 'password'],
-    properties: {
-      email: { type: 'string', format: 'email', maxLength: 320 },
-      password: { type: 'string', minLength: 8, maxLength: 1024 },
-      name: { type: ['string', 'null'], minLength: 2, maxLength: 200 },
-    },
-  },
-  response: { 201: { type: 'object', properties: { message: { type: 'string' }, user_id: { type: 'string' } } } },
-} as const
 
 /** An empty JSON body is the same as no body: ensure-company takes absent, null and {} alike. */
 function acceptEmptyJson (context: FastifyInstance): void {
