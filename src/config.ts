@@ -395,5 +395,6 @@ export function describeConfig (config: Config): Record<string, unknown> {
   const { secret: _secret, externalIssuers, ...jwtRest } = jwt
   const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
   const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
-  return { ...rest, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
+  const redisUrl = rest.redisUrl === undefined ? undefined : rest.redisUrl.replace(/\/\/([^@/]*)@/, '//[redacted]@')
+  return { ...rest, redisUrl, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
 }
