@@ -73,7 +73,7 @@ declare module 'fastify' {
   }
 }
 
-/** The client keep-alive timeout stays above load balancers' idle timeouts, so that they close first. */
+/** Fastify's own options; the Node server's limits and timeouts are in server/http-server.ts. */
 function serverOptions (config: Config, tracing: RequestTracing) {
   return {
     genReqId: requestIdFor,
@@ -124,6 +124,8 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // A bad route table is a configuration error: found before anything is opened.
+  const routes = loadRouteTable(config)
   const tracing = options.tracing ?? await tracingFor(config.otel)
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     ...serverOptions(config, tracing),
@@ -170,7 +172,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     adminAuth: services.auth.admin,
   })
 
-  const routes = loadRouteTable(config)
   app.server.on('upgrade', webSocketUpgradeHandler({
     routes, auth: services.auth, tickets: services.tickets, connectTimeoutMs: config.httpClient.connectTimeoutMs, log: app.log,
   }))

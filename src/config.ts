@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { parse as parseDotenv } from 'dotenv'
 import { z } from 'zod'
+import { parseExternalIssuers, type ExternalIssuer } from './config-issuers.js'
 
 /** The seeds' log level names, mapped to pino's. */
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const
@@ -10,6 +11,12 @@ export const DEFAULT_QUERY_SERVICE_URL = 'http://query-service.nyro-develop.svc.
 const MIB = 1024 * 1024
 /** The minimum HMAC key length: RFC 7518 §3.2 asks for a key at least as long as the hash output. */
 export const MIN_JWT_SECRET_BYTES = 32
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export type { ExternalIssuer }
 const PLACEHOLDER_SECRETS = new Set(['changeme', 'change-me', 'secret', 'your-secret-key', 'default_secret_key_please_change'])
 
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false' })
@@ -49,7 +56,7 @@ export const settingsSchema = z.object({
   GATEWAY_QUERY_ASK_TIMEOUT: positiveInt.default(180).describe('Seconds the LLM route POST /api/v1/query/ask may take before its headers.'),
   GATEWAY_HTTP_CLIENT_MAX_CONNECTIONS: positiveInt.default(200).describe('Maximum connections per upstream.'),
   GATEWAY_HTTP_CLIENT_MAX_KEEPALIVE_CONNECTIONS: positiveInt.default(100)
-    .describe('Idle keep-alive connections per upstream (the seeds\' misspelt ..._MAX_KEEPALIAS_CONNECTIONS is accepted too).'),
+    .describe('Accepted for compatibility with the seeds (also as the misspelt ..._MAX_KEEPALIAS_CONNECTIONS); undici has no idle-connection cap, it closes idle connections after GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT.'),
   GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT: positiveInt.default(30).describe('Seconds an idle upstream connection is kept open.'),
   GATEWAY_INGEST_MAX_BODY_BYTES: positiveInt.default(100 * MIB).describe('Largest request body accepted on /api/v1/ingest, in bytes.'),
   GATEWAY_MAX_BODY_BYTES: positiveInt.default(1 * MIB).describe('Largest request body accepted on other proxied routes, in bytes.'),
@@ -112,56 +119,6 @@ export const settingsSchema = z.object({
 })
 
 type Settings = z.infer<typeof settingsSchema>
-
-const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
-
-/** One external issuer: its tokens are recognised by their exact `iss` and verified with its own keys only. */
-const externalIssuerSchema = z.object({
-  name: z.string().min(1),
-  issuer: z.string().min(1),
-  audience: z.string().min(1).optional(),
-  algorithms: z.array(z.enum([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1),
-  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
-  secret: z.string().min(MIN_JWT_SECRET_BYTES, `a shared secret must be at least ${MIN_JWT_SECRET_BYTES} bytes`).optional(),
-  /** supabase: aud authenticated, role authenticated, company only from app_metadata. */
-  profile: z.enum(['gateway', 'supabase']).default('gateway'),
-  /** The token's user must exist and be active in our users table (same id). */
-  requireLocalUser: z.boolean().default(true),
-  /** Minimum time between two JWKS fetches triggered by unknown key ids, in milliseconds. */
-  jwksCooldownMs: z.number().int().min(100).default(30_000),
-  /** Age after which cached keys are refreshed on use (the last good ones stay if that fails), in milliseconds. */
-  jwksMaxAgeMs: z.number().int().min(100).default(600_000),
-}).strict().superRefine((issuer, context) => {
-  if ((issuer.jwksUrl === undefined) === (issuer.secret === undefined)) {
-    context.addIssue({ code: 'custom', message: 'give exactly one of jwksUrl and secret' })
-  }
-  const hmac = issuer.algorithms.filter((alg) => (HMAC_ALGORITHMS as readonly string[]).includes(alg))
-  // RFC 8725 §3.1: a key is used with one kind of algorithm; a shared secret never verifies RS/ES tokens, nor a JWKS HS ones.
-  if (issuer.secret !== undefined && hmac.length !== issuer.algorithms.length) {
-    context.addIssue({ code: 'custom', message: 'a shared secret only takes HS256, HS384 or HS512' })
-  }
-  if (issuer.jwksUrl !== undefined && hmac.length > 0) {
-    context.addIssue({ code: 'custom', message: 'a JWKS URL only takes asymmetric algorithms' })
-  }
-})
-
-export type ExternalIssuer = z.infer<typeof externalIssuerSchema>
-
-function parseExternalIssuers (json: string | undefined): ExternalIssuer[] {
-  if (json === undefined) return []
-  let value: unknown
-  try {
-    value = JSON.parse(json)
-  } catch {
-    throw new ConfigError('GATEWAY_EXTERNAL_ISSUERS: expected a JSON array of issuers')
-  }
-  const parsed = z.array(externalIssuerSchema).safeParse(value)
-  if (!parsed.success) {
-    throw new ConfigError(`GATEWAY_EXTERNAL_ISSUERS: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`)
-  }
-  return parsed.data.map((issuer) => issuer.profile === 'supabase' ? { ...issuer, audience: issuer.audience ?? 'authenticated' } : issuer)
-}
 
 export interface Config {
   readonly port: number
@@ -239,10 +196,6 @@ export type DatabaseConfig =
     readonly poolSize: number
   }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
-
 /** Env names are case-insensitive (as pydantic-settings in the seeds); the seeds' misspelling is an alias. */
 function normaliseEnv (env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -279,6 +232,14 @@ function checkSecret (settings: Settings): void {
   }
   if (Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(`GATEWAY_JWT_SECRET: expected at least ${MIN_JWT_SECRET_BYTES} bytes`)
+  }
+}
+
+function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
+  try {
+    return parseExternalIssuers(json, MIN_JWT_SECRET_BYTES)
+  } catch (error) {
+    throw new ConfigError(`GATEWAY_EXTERNAL_ISSUERS: ${(error as Error).message}`)
   }
 }
 
@@ -352,7 +313,7 @@ function toConfig (s: Settings): Config {
       issuer: s.GATEWAY_JWT_ISSUER,
       clockToleranceSeconds: s.GATEWAY_JWT_CLOCK_TOLERANCE,
       expirationMinutes: s.GATEWAY_JWT_EXPIRATION_MINUTES ?? (s.GATEWAY_REFRESH_TOKENS ? 15 : 1440),
-      externalIssuers: parseExternalIssuers(s.GATEWAY_EXTERNAL_ISSUERS),
+      externalIssuers: externalIssuersOrThrow(s.GATEWAY_EXTERNAL_ISSUERS),
     },
     refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
     userCacheTtlMs: s.GATEWAY_USER_CACHE_TTL * 1000,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js'
+import { serveClusterMetrics } from './observability/metrics.js'
 import type { DemoCredentials } from './db/demo-bootstrap.js'
 
 /** Exit codes of the process edge: 2 for a configuration error the operator must fix. */
@@ -110,6 +111,7 @@ function runPrimary (workers: number, config: Config): void {
     startedAt.set(worker.id, Date.now())
   }
   for (let i = 0; i < workers; i++) fork()
+  const metricsServer = config.metricsPort === undefined ? undefined : serveClusterMetrics(config.metricsPort, config.host)
   process.stdout.write(`atenex-gateway: primary ${process.pid} started ${workers} workers on port ${config.port}\n`)
 
   cluster.on('exit', (worker, code, signal) => {
@@ -129,6 +131,7 @@ function runPrimary (workers: number, config: Config): void {
       process.exit(1)
     }
     stopping = true
+    metricsServer?.close()
     const running = Object.values(cluster.workers ?? {})
     if (running.length === 0) process.exit(0)
     for (const worker of running) worker?.process.kill('SIGTERM')

@@ -77,7 +77,10 @@ describe('configuration', () => {
 
   test('the startup description carries no secret', () => {
     const config = loadConfig({
-      GATEWAY_POSTGRES_SERVER: 'db', GATEWAY_POSTGRES_PASSWORD: 'pg-password-value', GATEWAY_JWT_SECRET: SECRET, GATEWAY_REDIS_URL: 'redis://:redis-password-value@cache:6379',
+      GATEWAY_POSTGRES_SERVER: 'db',
+      GATEWAY_POSTGRES_PASSWORD: 'pg-password-value',
+      GATEWAY_JWT_SECRET: SECRET,
+      GATEWAY_REDIS_URL: 'redis://:redis-password-value@cache:6379',
       GATEWAY_EXTERNAL_ISSUERS: JSON.stringify([{ name: 'x', issuer: 'https://x', algorithms: ['HS256'], secret: 'external-secret-value-0123456789abcdef' }]),
     })
     const text = JSON.stringify(describeConfig(config))

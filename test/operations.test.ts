@@ -179,21 +179,31 @@ describe('process lifecycle (the built binary)', { skip: existsSync(BIN) ? false
 const noPostgres = await postgresUnavailableReason()
 
 describe('--workers 2 on PostgreSQL', { skip: !existsSync(BIN) ? `${BIN} is missing` : (noPostgres ?? false) }, () => {
-  test('requests are served by both workers, and SIGTERM stops them all cleanly', async () => {
+  test('requests are served by both workers, metrics are summed by the primary, and SIGTERM stops them all cleanly', async () => {
     const database = await createPostgresDatabase()
     const port = 20000 + Math.floor(Math.random() * 20000)
-    const { child, output } = spawnGateway(['serve', '--workers', '2'], { ...database.env, PORT: String(port), GATEWAY_HOST: '127.0.0.1', GATEWAY_JWT_SECRET: TEST_JWT_SECRET })
+    const env = { ...database.env, PORT: String(port), GATEWAY_METRICS_PORT: String(port + 1), GATEWAY_HOST: '127.0.0.1', GATEWAY_JWT_SECRET: TEST_JWT_SECRET }
+    const { child, output } = spawnGateway(['serve', '--workers', '2'], env)
     try {
       const pids = new Set<number>()
+      let answered = 0
       await eventually(async () => {
         try {
           const { status, body } = await get(`http://127.0.0.1:${port}/health/live`)
-          if (status === 200) pids.add((JSON.parse(body) as { pid: number }).pid)
+          if (status === 200) {
+            answered += 1
+            pids.add((JSON.parse(body) as { pid: number }).pid)
+          }
         } catch { /* not listening yet */ }
-        return pids.size >= 2
+        return pids.size >= 2 && answered >= 6
       }, 30_000, 'two workers answering')
       assert.equal(pids.size, 2)
       assert.ok(!pids.has(child.pid as number), 'the primary does not serve')
+      await sleep(100)
+      const metrics = await get(`http://127.0.0.1:${port + 1}/metrics`)
+      assert.equal(metrics.status, 200)
+      const line = metrics.body.split('\n').find((l) => l.startsWith('gateway_http_request_duration_seconds_count{') && l.includes('route="/health/live"'))
+      assert.equal(Number(line?.split(' ').at(-1)), answered, 'both workers\' requests, summed')
       child.kill('SIGTERM')
       assert.equal(await exitOf(child), 0, output())
     } finally {

@@ -1,6 +1,7 @@
+import cluster from 'node:cluster'
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { GatewayError } from '../errors.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
@@ -61,8 +62,36 @@ export class GatewayMetrics {
   }
 }
 
+function serveMetrics (render: () => Promise<{ contentType: string, body: string }>): Server {
+  return createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not Found"}')
+      return
+    }
+    render().then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"Internal Server Error"}'))
+  })
+}
+
+/**
+ * With --workers and GATEWAY_METRICS_PORT, the cluster primary serves every worker's metrics summed
+ * (prom-client's AggregatorRegistry asks each worker over IPC); the workers then serve none themselves.
+ */
+export function serveClusterMetrics (port: number, host: string): Server {
+  const aggregator = new AggregatorRegistry()
+  const server = serveMetrics(async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }))
+  server.listen(port, host)
+  return server
+}
+
 /** GET /metrics on the gateway's own port, or on a port of its own (kept off the public listener). */
 export async function exposeMetrics (app: FastifyInstance, metrics: GatewayMetrics, separatePort: number | undefined, host: string): Promise<Server | undefined> {
+  if (cluster.isWorker) {
+    // Constructing one installs prom-client's IPC listener that answers the primary's aggregation requests.
+    void new AggregatorRegistry()
+    AggregatorRegistry.setRegistries([metrics.registry])
+  }
+  if (separatePort !== undefined && cluster.isWorker) return undefined
   if (separatePort === undefined) {
     app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
       const { contentType, body } = await metrics.render()
@@ -70,14 +99,7 @@ export async function exposeMetrics (app: FastifyInstance, metrics: GatewayMetri
     })
     return undefined
   }
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not Found"}')
-      return
-    }
-    metrics.render().then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
-      () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"Internal Server Error"}'))
-  })
+  const server = serveMetrics(() => metrics.render())
   await new Promise<void>((resolve) => server.listen(separatePort, host, resolve))
   app.addHook('onClose', async () => { await new Promise((resolve) => server.close(resolve)) })
   return server
