@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { payloadTooLarge } from '../errors.js'
-import { context } from '@opentelemetry/api'
+import { context as otelContext } from '@opentelemetry/api'
 import { traceOf } from '../observability/tracing.js'
 import { discardRestOfBody, limitedBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
@@ -67,7 +67,7 @@ function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
         bodyTimeout: route.timeoutMs,
       })
       // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
-      response = await (trace?.context ? context.with(trace.context, send) : send())
+      response = await (trace?.context ? otelContext.with(trace.context, send) : send())
     } catch (error) {
       if (abort.signal.aborted) {
         request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
