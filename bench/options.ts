@@ -25,7 +25,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --warmup <s>         unmeasured seconds per target before each scenario (default 1)
   --quick              CI smoke run (~5 s of load): small JSON, targets a and c, one short round
   --soak <minutes>     bounded soak of the gateway only; fails if RSS grows without bound
-  --targets <list>     subset of a,b,b2,c,d (default all)
+  --targets <list>     subset of a,b,b2,c,d,e (default all; d and e are skipped, with the reason, when
+                       nginx / the Python packages are missing)
   --scenarios <list>   subset of small,big,upload,sse,login (default all)
   --loadgen <name>     wrk or autocannon (default: wrk when installed)
   --sse-samples <n>    sequential SSE requests per target and round (default 50)

@@ -40,7 +40,7 @@ export interface SseSummary {
   readonly peakRssMiB: number | undefined
 }
 
-const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'a', 'd']
+const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'a', 'd', 'e']
 const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(values.length, 1)
 const mib = (bytes: (number | undefined)[]): number | undefined => {
   const known = bytes.filter((b): b is number => b !== undefined)
@@ -92,7 +92,7 @@ export function summarizeSse (measurements: readonly SseMeasurement[]): SseSumma
   })
 }
 
-/** c's throughput over each baseline's, for one scenario: c/b, c/b2, c/a, c/d. */
+/** c's throughput over each baseline's, for one scenario: c/b, c/b2, c/a, c/d, c/e. */
 export function ratios (summaries: readonly LoadSummary[], scenario: ScenarioId): Record<string, number> {
   const rps = (target: TargetId): number | undefined => summaries.find((s) => s.scenario === scenario && s.target === target)?.rps
   const gateway = rps('c')
@@ -158,7 +158,9 @@ function specChecks (load: readonly LoadSummary[], sse: readonly SseSummary[]): 
   const sc = sse.find((s) => s.target === 'c')
   const sa = sse.find((s) => s.target === 'a')
   if (sc && sa) lines.push(`SSE time to first event: c ${signed(sc.medianMs - sa.medianMs)} ms over direct (median)`)
-  lines.push('10× the Python seed gateway: not measured here (no FastAPI baseline in this harness)')
+  const e = find('small', 'e')
+  if (c && e) lines.push(`10× the Python seed gateway (small JSON): ${c.rps >= 10 * e.rps ? 'YES' : 'NO'} (c/e ${(c.rps / e.rps).toFixed(2)})`)
+  else lines.push('10× the Python seed gateway: not measured in this run (needs targets c and e on small JSON; see bench/README.md to enable e)')
   return lines
 }
 

@@ -4,15 +4,17 @@ import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
 import { findNginx, startNginx } from './nginx.js'
 import { freePort, makeTempDir, spawnPinned, waitForHttp, type Child } from './processes.js'
+import { findPython, startPythonGateway } from './python.js'
 
-export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'd'
-export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'd']
+export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'd' | 'e'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'd', 'e']
 export const TARGET_LABELS: Record<TargetId, string> = {
   a: 'direct (upstream)',
   b: 'reply-from (no auth)',
   b2: 'node:http+undici+jose',
   c: 'atenex gateway',
   d: 'nginx',
+  e: 'FastAPI+httpx (Python seed)',
 }
 
 /** Proxies run on CPU 0; the upstream, the load generator and the harness on CPU 1. */
@@ -71,6 +73,15 @@ export async function startNginxTarget (upstreamUrl: string): Promise<Target | {
   if ('skip' in nginx) return nginx
   const { child, url } = await startNginx(nginx.path, Number(new URL(upstreamUrl).port))
   return { id: 'd', label: TARGET_LABELS.d, url, pid: child.pid, headers: {} }
+}
+
+/** Target e: the seeds' Python gateway shape (FastAPI + httpx + PyJWT under uvicorn), when bench/.venv or python3 has them. */
+export async function startPythonTarget (upstreamUrl: string, secret: string, token: string, log: (line: string) => void): Promise<Target | { skip: string }> {
+  const python = findPython()
+  if ('skip' in python) return python
+  log(`target e: ${python.path} (${python.versions})`)
+  const { child, url } = await startPythonGateway(python.path, PROXY_CPU, upstreamUrl, secret, cleanEnv({}))
+  return { id: 'e', label: TARGET_LABELS.e, url, pid: child.pid, headers: { authorization: `Bearer ${token}` } }
 }
 
 export interface GatewayOptions {
@@ -136,7 +147,7 @@ export async function login (url: string, email: string, password: string): Prom
 /** 48 random URL-safe characters, shared by the gateway and the jose baseline so one token works for both. */
 export const randomSecret = (): string => randomBytes(36).toString('base64url')
 
-/** A token the jose baseline accepts when the gateway (whose login token is used otherwise) is not started. */
+/** A token the jose and Python baselines accept when the gateway (whose login token is used otherwise) is not started. */
 async function mintToken (secret: string): Promise<string> {
   return new SignJWT({ company_id: randomUUID(), email: 'bench@atenex.local' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(randomUUID()).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret))
@@ -149,7 +160,7 @@ export interface StartedTargets {
   readonly skipped: Partial<Record<TargetId, string>>
 }
 
-/** Starts the chosen targets (the gateway first: its login token is reused by b2), in TARGET_IDS order. */
+/** Starts the chosen targets (the gateway first: its login token is reused by b2 and e), in TARGET_IDS order. */
 export async function startTargets (
   ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void
 ): Promise<StartedTargets> {
@@ -160,10 +171,8 @@ export async function startTargets (
   if (gateway) targets.push(gateway)
   if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
   if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))
-  if (want.has('b2')) {
-    const token = gateway?.headers.authorization?.slice('Bearer '.length) ?? await mintToken(secret)
-    targets.push(await startJoseBaseline(upstreamUrl, secret, token))
-  }
+  const gatewayToken = gateway?.headers.authorization?.slice('Bearer '.length)
+  if (want.has('b2')) targets.push(await startJoseBaseline(upstreamUrl, secret, gatewayToken ?? await mintToken(secret)))
   if (want.has('d')) {
     const nginx = await startNginxTarget(upstreamUrl)
     if ('skip' in nginx) {
@@ -171,6 +180,15 @@ export async function startTargets (
       log(`skipping target d (nginx): ${nginx.skip}`)
     } else {
       targets.push(nginx)
+    }
+  }
+  if (want.has('e')) {
+    const python = await startPythonTarget(upstreamUrl, secret, gatewayToken ?? await mintToken(secret), log)
+    if ('skip' in python) {
+      skipped.e = python.skip
+      log(`skipping target e (Python seed gateway): ${python.skip}`)
+    } else {
+      targets.push(python)
     }
   }
   targets.sort((x, y) => TARGET_IDS.indexOf(x.id) - TARGET_IDS.indexOf(y.id))
