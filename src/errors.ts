@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -110,6 +112,17 @@ export function handleError (error: FastifyError | GatewayError, request: Fastif
   }
   request.log.error({ err: error }, 'unhandled error')
   sendError(reply, 500, 'Internal Server Error')
+}
+
+/**
+ * The same `{"detail": ...}` answer written straight onto a socket, for the cases no Fastify reply exists:
+ * client errors Node raises before routing, and refused WebSocket upgrades. The connection is closed after it.
+ */
+export function writeErrorOnSocket (socket: Duplex, status: number, detail: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const body = JSON.stringify({ detail })
+  const lines = Object.entries({ ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' })
+    .map(([name, value]) => `${name}: ${value}`)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${body}`)
 }
 
 export function registerErrorHandlers (app: FastifyInstance): void {

@@ -6,9 +6,9 @@ import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { signingKey, signWith, startJwksServer, type JwksServer, type SigningKey } from './helpers/jwks-server.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import { postJson } from './helpers/http.js'
 
-const post = async (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+const post = postJson
 
 for (const { backend, skip } of await backends()) {
   describe(`refresh tokens [${backend}]`, { skip }, () => {

@@ -89,7 +89,9 @@ export class TokenVerifier {
   /** The claims of a token verified before and not yet expired, without any async work; else undefined. */
   peek (token: string): VerifiedToken | undefined {
     const cached = this.#verified.get(token)
-    if (cached && cached.expiresAt + this.#clockToleranceSeconds > Date.now() / 1000) return cached
+    if (cached === undefined) return undefined
+    if (cached.expiresAt + this.#clockToleranceSeconds > Date.now() / 1000) return cached
+    this.#verified.delete(token)
     return undefined
   }
 
@@ -97,7 +99,6 @@ export class TokenVerifier {
     if (token.length > MAX_TOKEN_BYTES) throw invalidToken('Token validation failed: Token too large.')
     const cached = this.peek(token)
     if (cached) return cached
-    this.#verified.delete(token)
     const policy = this.#external.size > 0 ? this.#external.get(claimedIssuer(token) ?? '') ?? this.#own : this.#own
     let payload: JWTPayload
     try {

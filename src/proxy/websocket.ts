@@ -6,7 +6,7 @@ import type { Authenticators } from '../auth/authenticate.js'
 import type { Identity } from '../auth/identity.js'
 import { invalidToken } from '../auth/auth-errors.js'
 import type { WsTickets } from '../auth/ws-tickets.js'
-import { GatewayError, notFound } from '../errors.js'
+import { GatewayError, notFound, writeErrorOnSocket } from '../errors.js'
 import { requestIdFor } from '../observability/request-id.js'
 import { childTraceparent } from '../observability/trace-context.js'
 import { upstreamRequestHeaders } from './forward-headers.js'
@@ -30,9 +30,7 @@ export interface WebSocketProxyDeps {
 /** Answers a refused upgrade on the raw socket, as JSON like every other gateway error. */
 function refuse (socket: Duplex, error: unknown, requestId: string): void {
   const failure = error instanceof GatewayError ? error : upstreamFailure(error)
-  const body = JSON.stringify({ detail: failure.detail })
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'X-Request-ID': requestId, Connection: 'close', ...failure.headers }
-  socket.end(`HTTP/1.1 ${failure.statusCode} ${failure.code}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${body}`)
+  writeErrorOnSocket(socket, failure.statusCode, failure.detail, { ...failure.headers, 'X-Request-ID': requestId })
 }
 
 function routeFor (routes: readonly ProxyRoute[], path: string): ProxyRoute | undefined {

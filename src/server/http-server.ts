@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net'
 import type { FastifyServerFactory } from 'fastify'
 import type { Config } from '../config.js'
+import { writeErrorOnSocket } from '../errors.js'
 
 /** How often Node looks for connections past their headers timeout (its default, 30 s, lets slowloris linger). */
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000
@@ -37,6 +38,5 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
     return
   }
   const [status, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request']
-  const body = JSON.stringify({ detail })
-  socket.end(`HTTP/1.1 ${status} ${detail}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  writeErrorOnSocket(socket, status, detail)
 }
