@@ -35,7 +35,6 @@ import { registerCors } from './server/cors.js'
 import { clientErrorHandler, serverFactory } from './server/http-server.js'
 import { limitUrlLength } from './server/request-limits.js'
 import { trafficPolicies } from './traffic/policies.js'
-import { registerRateLimitStore } from './traffic/rate-limits.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
 import { registerOpenApi } from './server/openapi.js'
@@ -141,8 +140,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   const services = await openServices(app, config, options)
   app.decorate('gateway', services)
-  await registerRateLimitStore(app, services.redis)
-  const traffic = trafficPolicies(app, config)
+  const traffic = trafficPolicies(config, services.redis, app.log)
   void warmPasswordHashing()
 
   const metrics = new GatewayMetrics(services.userCache)

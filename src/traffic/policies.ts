@@ -1,8 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import type { Identity } from '../auth/identity.js'
+import type { GatewayError } from '../errors.js'
 import type { ProxyRoute } from '../proxy/route-table.js'
 import { ConcurrencyLimiter } from './concurrency.js'
-import { counterFor, enforce, rateLimitHook, tooManyRequests, type Counter, type LimitPolicy } from './rate-limits.js'
+import { countAll, LimitCounter, limitStore, tooManyRequests, type LimitPolicy } from './rate-limits.js'
 
 const MINUTE_MS = 60_000
 
@@ -14,77 +17,96 @@ export interface LoginGuard {
   recordFailure (request: FastifyRequest, email: string): Promise<void>
 }
 
+/** A proxied route's limits, for both ways a request reaches it (Fastify's route or the proxy lane). */
+export interface RouteLimits {
+  /**
+   * Counts one request against the per-user and per-company budgets and calls back with the draft-10
+   * headers to send, or the error to answer with. Synchronous with the in-memory store.
+   */
+  count (identity: Identity | null, clientIp: string, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void
+  /** The per-company cap on requests in flight, where the route sets one. */
+  readonly concurrency: ConcurrencyLimiter | undefined
+}
+
 export interface TrafficPolicies {
   /** Per client IP, for routes reached without a token (login, refresh, the auth service). */
   readonly perIp: Hook
   readonly login: LoginGuard
-  /** Per user and per company, and the per-company concurrency cap where the route sets one. */
+  routeLimits (route: ProxyRoute): RouteLimits
+  /** The onRequest hooks enforcing `routeLimits(route)` on a Fastify route, after authentication. */
   proxyHooks (route: ProxyRoute): Hook[]
 }
 
-/** Which keys are limited, how hard, and what a Redis outage does (SPEC §5, rate limiting). */
-export function trafficPolicies (app: FastifyInstance, config: Config): TrafficPolicies {
-  const limits = config.rateLimits
-  const perIp = rateLimitHook(app, [{ name: 'ip', max: limits.ipPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen, keyOf: (request) => request.ip }])
-
-  const loginEmails = new WeakMap<FastifyRequest, string>()
-  // Brute-force protection must not vanish with Redis: this limit always fails closed.
-  const loginFailures: Counter = counterFor(app, {
-    name: 'login',
-    max: limits.loginMaxFailures,
-    windowMs: limits.loginFailureWindowMs,
-    failOpen: false,
-    keyOf: (request) => `${loginEmails.get(request) ?? ''}|${request.ip}`,
+/** Runs `count` in a Fastify hook: headers on the reply, refusals thrown to the error handler. */
+function asHook (count: (request: FastifyRequest, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void) => void): Hook {
+  return async (request, reply) => new Promise((resolve, reject) => {
+    count(request, (error, headers) => {
+      if (error) return reject(error)
+      if (headers) reply.headers(headers)
+      resolve()
+    })
   })
-  const login: LoginGuard = {
-    check: async (request, email) => {
-      loginEmails.set(request, email.toLowerCase())
-      const state = await loginFailures(request, { increment: false })
-      if (state && state.remaining === 0) throw tooManyRequests(state.resetSeconds)
-    },
-    recordFailure: async (request, email) => {
-      loginEmails.set(request, email.toLowerCase())
-      await loginFailures(request)
-    },
-  }
+}
 
-  const counters = new Map<string, Counter>()
-  // One counter per policy name and failure mode: routes sharing both share the budget (each counter has its own store).
-  const counter = (policy: LimitPolicy): Counter => {
+/** Which keys are limited, how hard, and what a Redis outage does (SPEC §5, rate limiting). */
+export function trafficPolicies (config: Config, redis: Redis | undefined, log: FastifyBaseLogger): TrafficPolicies {
+  const limits = config.rateLimits
+  const store = limitStore(redis)
+  const onStoreError = (error: Error, policy: string): void => log.warn({ err: error, policy }, 'rate limit store unavailable')
+
+  const counters = new Map<string, LimitCounter>()
+  // One counter per policy name and failure mode: routes sharing both share the budget.
+  const counter = (policy: LimitPolicy): LimitCounter => {
     const key = `${policy.name}|${policy.failOpen}`
     let existing = counters.get(key)
     if (!existing) {
-      existing = counterFor(app, policy)
+      existing = new LimitCounter(policy, store, onStoreError)
       counters.set(key, existing)
     }
     return existing
   }
+
+  const perIpCounter = counter({ name: 'ip', max: limits.ipPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen })
+  const perIp = asHook((request, callback) => countAll([perIpCounter], [request.ip], callback))
+
+  // Brute-force protection must not vanish with Redis: this limit always fails closed.
+  const loginFailures = counter({ name: 'login', max: limits.loginMaxFailures, windowMs: limits.loginFailureWindowMs, failOpen: false })
+  const loginKey = (request: FastifyRequest, email: string): string => `${email.toLowerCase()}|${request.ip}`
+  const login: LoginGuard = {
+    check: async (request, email) => {
+      const state = await loginFailures.countAsync(loginKey(request, email), false)
+      if (state && state.remaining === 0) throw tooManyRequests(state.resetSeconds)
+    },
+    recordFailure: async (request, email) => { await loginFailures.countAsync(loginKey(request, email)) },
+  }
+
   const concurrency = new Map<number, ConcurrencyLimiter>()
+  const routeLimits = (route: ProxyRoute): RouteLimits => {
+    const failOpen = route.rateLimitFailOpen ?? limits.failOpen
+    // Routes on the defaults share one budget per user and company; a route with its own limits has its own.
+    const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
+    const perUser = counter({ name: `user${suffix(route.userPerMinute !== undefined)}`, max: route.userPerMinute ?? limits.userPerMinute, windowMs: MINUTE_MS, failOpen })
+    const perCompany = counter({ name: `company${suffix(route.companyPerMinute !== undefined)}`, max: route.companyPerMinute ?? limits.companyPerMinute, windowMs: MINUTE_MS, failOpen })
+    const both = [perUser, perCompany]
+    let limiter: ConcurrencyLimiter | undefined
+    if (route.maxConcurrentPerCompany !== undefined) {
+      limiter = concurrency.get(route.maxConcurrentPerCompany) ?? new ConcurrencyLimiter(route.maxConcurrentPerCompany)
+      concurrency.set(route.maxConcurrentPerCompany, limiter)
+    }
+    return {
+      count: (identity, clientIp, callback) => countAll(both, [identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
+      concurrency: limiter,
+    }
+  }
 
   return {
     perIp,
     login,
+    routeLimits,
     proxyHooks: (route) => {
-      const failOpen = route.rateLimitFailOpen ?? limits.failOpen
-      const userMax = route.userPerMinute ?? limits.userPerMinute
-      const companyMax = route.companyPerMinute ?? limits.companyPerMinute
-      // Routes on the defaults share one budget per user and company; a route with its own limits has its own.
-      const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
-      const perUser = counter({
-        name: `user${suffix(route.userPerMinute !== undefined)}`, max: userMax, windowMs: MINUTE_MS, failOpen, keyOf: (request) => request.identity?.userId ?? request.ip,
-      })
-      const perCompany = counter({
-        name: `company${suffix(route.companyPerMinute !== undefined)}`, max: companyMax, windowMs: MINUTE_MS, failOpen, keyOf: (request) => request.identity?.companyId ?? request.ip,
-      })
-      const hooks: Hook[] = [async (request, reply) => { enforce(reply, await Promise.all([perUser(request), perCompany(request)])) }]
-      if (route.maxConcurrentPerCompany !== undefined) {
-        let limiter = concurrency.get(route.maxConcurrentPerCompany)
-        if (!limiter) {
-          limiter = new ConcurrencyLimiter(route.maxConcurrentPerCompany)
-          concurrency.set(route.maxConcurrentPerCompany, limiter)
-        }
-        hooks.push(limiter.hook((request) => request.identity?.companyId ?? null))
-      }
+      const { count, concurrency: limiter } = routeLimits(route)
+      const hooks = [asHook((request, callback) => count(request.identity, request.ip, callback))]
+      if (limiter) hooks.push(limiter.hook((request) => request.identity?.companyId ?? null))
       return hooks
     },
   }

@@ -1,21 +1,17 @@
-import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
+import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 import type { Redis } from 'ioredis'
 import { GatewayError } from '../errors.js'
 import { rateLimitHeaders, type LimitState } from './ratelimit-headers.js'
 
-/** One limit: `max` requests per `windowMs` for each key `keyOf` gives. */
+/** One limit: `max` requests per `windowMs` for each key. */
 export interface LimitPolicy {
   readonly name: string
   readonly max: number
   readonly windowMs: number
   /** When the shared store (Redis) is unreachable: let the request through (true) or refuse it with 503. */
   readonly failOpen: boolean
-  readonly keyOf: (request: FastifyRequest) => string
 }
-
-/** A limit counted against a request, or the store's failure when it could not be. */
-export type Counter = (request: FastifyRequest, options?: { increment?: boolean }) => Promise<LimitState | undefined>
 
 export const tooManyRequests = (retryAfterSeconds: number): GatewayError =>
   new GatewayError('RATE_LIMITED', 429, 'Too many requests.', { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } })
@@ -23,53 +19,79 @@ export const tooManyRequests = (retryAfterSeconds: number): GatewayError =>
 export const limitsUnavailable = (): GatewayError =>
   new GatewayError('SERVICE_UNAVAILABLE', 503, 'Rate limiting is unavailable; try again shortly.', { headers: { 'retry-after': '5' } })
 
+/** How many keys the in-memory store remembers (least recently used first out). */
+const LOCAL_KEYS = 100_000
+
+export type LimitStore = InstanceType<typeof LocalStore>
+
 /**
- * The counting (windows, stores, Redis scripts) is @fastify/rate-limit's; which keys are limited, how the
- * headers read and what happens when Redis is down are ours.
+ * The counting (fixed windows, the Redis script) is @fastify/rate-limit's, through its stores; which keys
+ * are limited, how the headers read and what happens when Redis is down are ours. The in-memory store
+ * answers synchronously, so a counted request costs no promise.
  */
-export async function registerRateLimitStore (app: FastifyInstance, redis: Redis | undefined): Promise<void> {
-  await app.register(rateLimit, {
-    global: false,
-    skipOnError: false,
-    ...(redis ? { redis, nameSpace: 'atenex-gateway:rl:' } : {}),
+export function limitStore (redis: Redis | undefined): LimitStore {
+  return redis ? new RedisStore(false, false, redis, 'atenex-gateway:rl:') : new LocalStore(false, false, LOCAL_KEYS)
+}
+
+/** The outcome of counting: the state to report, or the error to answer with (429, or 503 when failing closed). */
+export type CountCallback = (error: GatewayError | undefined, state: LimitState | undefined) => void
+
+export class LimitCounter {
+  readonly #windowSeconds: number
+
+  constructor (readonly policy: LimitPolicy, private readonly store: LimitStore, private readonly onStoreError: (error: Error, policy: string) => void) {
+    this.#windowSeconds = Math.ceil(policy.windowMs / 1000)
+  }
+
+  /** Counts one request of `key` (or only reads its state); calls back at once with the in-memory store. */
+  count (key: string, callback: CountCallback, increment = true): void {
+    const { name, max, windowMs, failOpen } = this.policy
+    this.store[increment ? 'incr' : 'read'](`${name}:${key}`, (error, result) => {
+      if (error || !result) {
+        this.onStoreError(error ?? new Error('empty store answer'), name)
+        callback(failOpen ? undefined : limitsUnavailable(), undefined)
+        return
+      }
+      const resetSeconds = Math.ceil(result.ttl / 1000)
+      callback(undefined, {
+        policy: name,
+        quota: max,
+        windowSeconds: this.#windowSeconds,
+        remaining: Math.max(0, max - result.current),
+        resetSeconds,
+        exceeded: result.current > max,
+      })
+    }, windowMs, max)
+  }
+
+  async countAsync (key: string, increment = true): Promise<LimitState | undefined> {
+    return new Promise((resolve, reject) => {
+      this.count(key, (error, state) => { error ? reject(error) : resolve(state) }, increment)
+    })
+  }
+}
+
+/** Counts `key` against every counter; the draft-10 headers of all, or the error of the first refusal. */
+export function countAll (counters: readonly LimitCounter[], keys: readonly string[], callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+  const states: LimitState[] = []
+  let pending = counters.length
+  let failed: GatewayError | undefined
+  counters.forEach((counter, index) => {
+    counter.count(keys[index] as string, (error, state) => {
+      if (error) failed ??= error
+      if (state) states.push(state)
+      if (--pending > 0) return
+      if (failed) return callback(failed, undefined)
+      // Reported in the policies' own order, whatever order the store answered in.
+      states.sort((x, y) => counters.findIndex((c) => c.policy.name === x.policy) - counters.findIndex((c) => c.policy.name === y.policy))
+      callback(refusal(states), states.length > 0 ? rateLimitHeaders(states) : undefined)
+    })
   })
 }
 
-export function counterFor (app: FastifyInstance, policy: LimitPolicy): Counter {
-  const check = app.createRateLimit({ max: policy.max, timeWindow: policy.windowMs, keyGenerator: (request) => `${policy.name}:${policy.keyOf(request)}` })
-  return async (request, options) => {
-    try {
-      const result = await check(request, options)
-      if (result.isAllowed) return undefined
-      return {
-        policy: policy.name,
-        quota: policy.max,
-        windowSeconds: Math.ceil(policy.windowMs / 1000),
-        remaining: result.remaining,
-        resetSeconds: result.ttlInSeconds,
-        exceeded: result.isExceeded,
-      }
-    } catch (error) {
-      request.log.warn({ err: error, policy: policy.name }, 'rate limit store unavailable')
-      if (policy.failOpen) return undefined
-      throw limitsUnavailable()
-    }
-  }
-}
-
-/** Sets the draft-10 headers for `states` and refuses the request when one of them is exceeded. */
-export function enforce (reply: FastifyReply, states: readonly (LimitState | undefined)[]): void {
-  const counted = states.filter((state): state is LimitState => state !== undefined)
-  if (counted.length === 0) return
-  reply.headers(rateLimitHeaders(counted))
-  const exceeded = counted.filter((state) => state.exceeded)
-  if (exceeded.length > 0) throw tooManyRequests(Math.max(...exceeded.map((state) => state.resetSeconds)))
-}
-
-/** An onRequest hook counting the request against every policy given. */
-export function rateLimitHook (app: FastifyInstance, policies: readonly LimitPolicy[]) {
-  const counters = policies.map((policy) => counterFor(app, policy))
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    enforce(reply, await Promise.all(counters.map(async (count) => count(request))))
-  }
+function refusal (states: readonly LimitState[]): GatewayError | undefined {
+  const exceeded = states.filter((state) => state.exceeded)
+  if (exceeded.length === 0) return undefined
+  const error = tooManyRequests(Math.max(...exceeded.map((state) => state.resetSeconds)))
+  return new GatewayError(error.code, error.statusCode, error.detail, { headers: { ...rateLimitHeaders(states), ...error.headers } })
 }
