@@ -14,6 +14,9 @@ function pathOf (url: string): string {
   return query === -1 ? url : url.slice(0, query)
 }
 
+/** The X-Process-Time value for `elapsedMs`. */
+export const processTime = (elapsedMs: number): string => `${elapsedMs.toFixed(2)}ms`
+
 /**
  * X-Request-ID and X-Process-Time on every response (404s and errors included), and one access-log
  * line per request. The query string is left out of the log: it may carry tickets or tokens.
@@ -26,7 +29,7 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   // One onSend hook sets both: it runs for every answer, errors and 404s included (each hook is a per-request cost).
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-    reply.header('x-process-time', `${reply.elapsedTime.toFixed(2)}ms`)
+    reply.header('x-process-time', processTime(reply.elapsedTime))
     done(null, payload)
   })
 

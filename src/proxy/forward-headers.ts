@@ -92,7 +92,10 @@ const NOT_RETURNED = new Set([
   'proxy-authenticate', 'x-request-id', 'x-process-time',
 ])
 
-export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>): OutgoingHeaders {
+export type GatewayResponseHeaders = Record<string, string | number | string[] | undefined>
+
+/** The response head for the client: the upstream's headers as above, then the gateway's own (`Vary` is merged). */
+export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>, gateway: GatewayResponseHeaders = {}): OutgoingHeaders {
   const nominated = connectionNominated(upstream.connection)
   const out: OutgoingHeaders = {}
   for (const name in upstream) {
@@ -101,5 +104,19 @@ export function clientResponseHeaders (upstream: Record<string, string | string[
     if (nominated?.has(name)) continue
     out[name] = value
   }
+  for (const name in gateway) {
+    const value = gateway[name]
+    if (value === undefined) continue
+    const existing = out[name]
+    out[name] = name === 'vary' && existing !== undefined ? mergedVary(existing, String(value)) : (typeof value === 'number' ? String(value) : value)
+  }
   return out
+}
+
+function mergedVary (upstream: string | string[], ours: string): string {
+  const names = (Array.isArray(upstream) ? upstream.join(',') : upstream).split(',').map((name) => name.trim()).filter(Boolean)
+  for (const name of ours.split(',').map((part) => part.trim())) {
+    if (!names.some((existing) => existing.toLowerCase() === name.toLowerCase())) names.push(name)
+  }
+  return names.join(', ')
 }

@@ -2,17 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { payloadTooLarge } from '../errors.js'
 import { context as otelContext } from '@opentelemetry/api'
 import { traceOf } from '../observability/tracing.js'
-import { discardRestOfBody, limitedBody } from './body-limit.js'
+import { processTime } from '../observability/request-log.js'
+import { discardRestOfBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
-import { upstreamTarget } from './path-safety.js'
+import { forward } from './forward.js'
+import { routeForwarder, type RouteForwarder } from './route-forwarder.js'
 import type { ProxyRoute } from './route-table.js'
 import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 import type { UpstreamPools } from './upstream-pools.js'
-
-function hasBody (request: FastifyRequest): boolean {
-  const length = request.headers['content-length']
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-}
 
 /**
  * Proxied bodies are never parsed: every content type is accepted here and left unread on the raw
@@ -23,61 +20,50 @@ export function acceptAnyBodyUnread (context: FastifyInstance): void {
   context.addContentTypeParser('*', (_request, _payload, done) => done(null))
 }
 
-function proxyHandler (route: ProxyRoute, pools: UpstreamPools) {
-  const { pool, basePath } = pools.upstreamFor(route.upstreamUrl)
-  const upstreamPath = basePath + route.upstreamPath
-
-  return async function forward (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const path = upstreamTarget(request.raw.url ?? '', route.path, route.exact, upstreamPath)
-    let body: ReturnType<typeof limitedBody> | undefined
-    if (hasBody(request)) {
-      if (Number(request.headers['content-length']) > route.maxBodyBytes) {
-        discardRestOfBody(request.raw, reply.raw)
-        throw payloadTooLarge(route.maxBodyBytes)
-      }
-      body = limitedBody(request.raw, route.maxBodyBytes)
+function proxyHandler (forwarder: RouteForwarder) {
+  const route = forwarder.route
+  return async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const path = forwarder.upstreamPath(request.raw.url ?? '')
+    if (forwarder.declaresTooLarge(request.headers)) {
+      discardRestOfBody(request.raw, reply.raw)
+      throw payloadTooLarge(route.maxBodyBytes)
     }
-
-    // Client gone (before or during the response): abort the upstream request and free its connection.
-    const abort = new AbortController()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort()
-    })
-
     const trace = traceOf(request.raw)
-    const headers = upstreamRequestHeaders(request.headers, {
+    const call = forwarder.call(request.raw, path, upstreamRequestHeaders(request.headers, {
       requestId: request.id,
       clientIp: request.ip,
       protocol: request.protocol,
       traceparent: trace?.traceparent,
       identity: request.identity,
       forwardCredentials: route.auth === 'none',
-    })
+    }))
 
-    const started = performance.now()
-    let response
-    try {
-      const send = () => pool.request({
-        method: request.method as 'GET',
-        path,
-        headers,
-        body,
-        signal: abort.signal,
-        headersTimeout: route.timeoutMs,
-        bodyTimeout: route.timeoutMs,
+    await new Promise<void>((resolve, reject) => {
+      const send = (): void => forward(call, reply.raw, (statusCode, headers, latencyMs) => {
+        request.upstream = { name: route.name, latencyMs }
+        // The head is written here, so Fastify's onSend never runs: the gateway's headers are added now.
+        reply.hijack()
+        reply.raw.writeHead(statusCode, clientResponseHeaders(headers, {
+          ...reply.getHeaders(), 'x-request-id': request.id, 'x-process-time': processTime(reply.elapsedTime),
+        }))
+      }, (error, outcome) => {
+        if (!error) return resolve()
+        if (reply.raw.headersSent) {
+          if (!outcome.clientGone) request.log.warn({ err: error, upstream: route.name }, 'upstream response failed after its head was sent')
+          return resolve()
+        }
+        if (outcome.clientGone) {
+          request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
+          reply.code(499).send()
+          return resolve()
+        }
+        if (error instanceof BodyTooLargeError) discardRestOfBody(request.raw, reply.raw)
+        reject(upstreamFailure(error))
       })
       // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
-      response = await (trace?.context ? otelContext.with(trace.context, send) : send())
-    } catch (error) {
-      if (abort.signal.aborted) {
-        request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
-        return reply.code(499).send()
-      }
-      if (error instanceof BodyTooLargeError) discardRestOfBody(request.raw, reply.raw)
-      throw upstreamFailure(error)
-    }
-    request.upstream = { name: route.name, latencyMs: performance.now() - started }
-    return reply.code(response.statusCode).headers(clientResponseHeaders(response.headers)).send(response.body)
+      if (trace?.context) otelContext.with(trace.context, send)
+      else send()
+    })
   }
 }
 
@@ -96,7 +82,7 @@ type RouteHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
  */
 export function registerProxyRoutes (context: FastifyInstance, routes: readonly ProxyRoute[], pools: UpstreamPools, hooksFor: (route: ProxyRoute) => RouteHook[]): void {
   for (const route of routes) {
-    const handler = proxyHandler(route, pools)
+    const handler = proxyHandler(routeForwarder(route, pools))
     const onRequest = hooksFor(route)
     const urls = route.exact ? [route.path] : [route.path, `${route.path}/*`]
     for (const url of urls) {

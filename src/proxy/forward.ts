@@ -1,0 +1,59 @@
+import { EventEmitter } from 'node:events'
+import type { ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import type { OutgoingHeaders } from './forward-headers.js'
+
+export interface UpstreamCall {
+  readonly pool: Dispatcher
+  readonly method: string
+  readonly path: string
+  readonly headers: OutgoingHeaders
+  readonly body: Readable | undefined
+  readonly timeoutMs: number
+}
+
+export interface ForwardOutcome {
+  /** From sending to the upstream's response head; undefined when none came. */
+  readonly upstreamLatencyMs: number | undefined
+  /** The client left before its response was complete (the upstream call was aborted). */
+  readonly clientGone: boolean
+}
+
+/**
+ * Streams one request to its upstream and the answer straight into `res`, with backpressure both ways
+ * (undici's stream(): no intermediate Readable). `writeHead` is called with the upstream's status, headers
+ * and latency, and must write the response head. `done` is called once: with no error when the response was
+ * relayed, or with the failure, in which case the caller answers if `res.headersSent` is still false.
+ * A client that leaves aborts the upstream call, before or during the response.
+ */
+export function forward (
+  call: UpstreamCall,
+  res: ServerResponse,
+  writeHead: (statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamLatencyMs: number) => void,
+  done: (error: Error | null, outcome: ForwardOutcome) => void,
+): void {
+  // undici accepts an EventEmitter as the abort signal: far cheaper per request than an AbortController.
+  const abort = new EventEmitter()
+  let clientGone = false
+  res.once('close', () => {
+    if (res.writableFinished) return
+    clientGone = true
+    abort.emit('abort')
+  })
+  const started = performance.now()
+  let upstreamLatencyMs: number | undefined
+  call.pool.stream({
+    method: call.method as Dispatcher.HttpMethod,
+    path: call.path,
+    headers: call.headers,
+    body: call.body ?? null,
+    signal: abort,
+    headersTimeout: call.timeoutMs,
+    bodyTimeout: call.timeoutMs,
+  }, ({ statusCode, headers }) => {
+    upstreamLatencyMs = performance.now() - started
+    writeHead(statusCode, headers, upstreamLatencyMs)
+    return res
+  }, (error) => done(error, { upstreamLatencyMs, clientGone }))
+}
