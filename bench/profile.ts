@@ -59,7 +59,7 @@ export function summarizeProfile (dir: string, repoRoot: string, windows: readon
     self.set(nameOf(leaf), (self.get(nameOf(leaf)) ?? 0) + 1)
     const seen = new Set<string>()
     for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
-      if (byId.get(id)?.callFrame.url.includes(`${root}src/`)) seen.add(nameOf(id))
+      if (/\/(dist\/)?src\//.test(byId.get(id)?.callFrame.url.replace(root, '/') ?? '')) seen.add(nameOf(id))
     }
     for (const name of seen) inclusive.set(name, (inclusive.get(name) ?? 0) + 1)
   }

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
@@ -96,13 +98,24 @@ export interface GatewayOptions {
 const UNLIMITED = String(1_000_000_000)
 
 /**
- * The real gateway, full path: `node --import tsx src/cli/index.ts serve` on a fresh embedded database,
+ * The gateway as it ships (`npm start`: TypeScript compiled by tsc, run by plain node). Under tsx, esbuild's
+ * keep-names wraps every closure created per request in a defineProperty call, a cost production never pays.
+ */
+function buildGateway (root: string): string {
+  const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc')
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  return join(root, 'dist', 'src', 'cli', 'index.js')
+}
+
+/**
+ * The real gateway, full path: `node dist/src/cli/index.js serve` (built first) on a fresh embedded database,
  * run from its temp folder so no ./.env applies. Logs in as the demo admin it prints on first start.
  */
 export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}): Promise<GatewayTarget> {
   const home = makeTempDir('atenex-bench-gateway-')
   const port = await freePort()
-  const nodeArgs = ['--import', TSX]
+  const cli = buildGateway(options.root ?? fileURLToPath(new URL('..', import.meta.url)))
+  const nodeArgs: string[] = []
   if (options.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`)
   const cliArgs = ['serve']
   if (options.workers !== undefined && options.workers > 1) cliArgs.push('--workers', String(options.workers))
@@ -122,7 +135,6 @@ export async function startGateway (upstreamUrl: string, secret: string, options
     GATEWAY_RATE_LIMIT_IP_PER_MINUTE: UNLIMITED,
   })
   // taskset execs node, so child.pid is the gateway itself.
-  const cli = options.root ? join(options.root, 'src', 'cli', 'index.ts') : script('../src/cli/index.ts')
   const child = spawnPinned('gateway', PROXY_CPU, process.execPath, [...nodeArgs, cli, ...cliArgs], { env, cwd: home })
   const [, companyId = ''] = await child.waitFor(/company_id:\s+(\S+)/, 60_000)
   const email = child.output().match(/email:\s+(\S+)/)?.[1] ?? ''

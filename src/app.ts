@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { Bindings, ChildLoggerOptions } from 'pino'
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import { adminRoutes } from './admin/admin-routes.js'
@@ -28,11 +28,14 @@ import { createLogger } from './observability/logger.js'
 import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
 import { acceptAnyBodyUnread, registerProxyRoutes } from './proxy/proxy-routes.js'
+import { proxyLane } from './proxy/proxy-lane.js'
+import { routeForwarder } from './proxy/route-forwarder.js'
 import { loadRouteTable } from './proxy/route-table.js'
 import { webSocketUpgradeHandler } from './proxy/websocket.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
-import { registerCors } from './server/cors.js'
-import { clientErrorHandler, serverFactory } from './server/http-server.js'
+import { corsResponseHeaders, registerCors } from './server/cors.js'
+import { clientAddress } from './server/client-address.js'
+import { clientErrorHandler, serverFactory, type FrontDoor } from './server/http-server.js'
 import { limitUrlLength } from './server/request-limits.js'
 import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
@@ -50,6 +53,8 @@ export interface BuildOptions {
   readonly onDemoCreated?: (credentials: DemoCredentials) => void
   /** Request tracing; by default the configuration's (OpenTelemetry when an OTLP endpoint is set). */
   readonly tracing?: RequestTracing
+  /** Answer steady-state proxied requests beside Fastify (default true); tests turn it off to compare both paths. */
+  readonly proxyLane?: boolean
 }
 
 export interface GatewayServices {
@@ -73,7 +78,7 @@ declare module 'fastify' {
 }
 
 /** Fastify's own options; the Node server's limits and timeouts are in server/http-server.ts. */
-function serverOptions (config: Config, tracing: RequestTracing) {
+function serverOptions (config: Config, tracing: RequestTracing, front: FrontDoor) {
   return {
     genReqId: requestIdFor,
     // The first per-request step Fastify takes: the trace starts here so that every log line carries its id.
@@ -83,7 +88,7 @@ function serverOptions (config: Config, tracing: RequestTracing) {
     // Our own access log (observability/request-log.ts) replaces Fastify's two lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     trustProxy: config.server.trustProxy,
-    serverFactory: serverFactory(config),
+    serverFactory: serverFactory(config, front),
     clientErrorHandler,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
@@ -126,8 +131,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // A bad route table is a configuration error: found before anything is opened.
   const routes = loadRouteTable(config)
   const tracing = options.tracing ?? await tracingFor(config.otel)
+  const front: FrontDoor = {}
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
-    ...serverOptions(config, tracing),
+    ...serverOptions(config, tracing, front),
     loggerInstance: createLogger(config, options.logStream),
   })
 
@@ -173,16 +179,37 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   app.server.on('upgrade', webSocketUpgradeHandler({
     routes, auth: services.auth, tickets: services.tickets, connectTimeoutMs: config.httpClient.connectTimeoutMs, log: app.log,
   }))
+  const forwarders = routes.map((route) => routeForwarder(route, services.pools))
   await app.register(async (open) => {
     acceptAnyBodyUnread(open)
     open.addHook('onRequest', traffic.perIp)
-    registerProxyRoutes(open, routes.filter((route) => route.auth === 'none'), services.pools, () => [])
+    registerProxyRoutes(open, forwarders.filter(({ route }) => route.auth === 'none'), () => [])
   })
   await app.register(async (strict) => {
     acceptAnyBodyUnread(strict)
     strict.addHook('onRequest', services.auth.strict)
-    registerProxyRoutes(strict, routes.filter((route) => route.auth === 'strict'), services.pools, traffic.proxyHooks)
+    registerProxyRoutes(strict, forwarders.filter(({ route }) => route.auth === 'strict'), traffic.proxyHooks)
   })
+
+  if (options.proxyLane !== false) {
+    let closing = false
+    app.addHook('preClose', (done) => {
+      closing = true
+      done()
+    })
+    front.take = proxyLane({
+      forwarders,
+      limitsFor: ({ route }) => traffic.routeLimits(route),
+      cachedIdentity: services.auth.cachedIdentity,
+      cors: corsResponseHeaders(config.corsOrigins),
+      client: clientAddress(config.server.trustProxy),
+      metrics,
+      tracing,
+      log: app.log as unknown as Logger,
+      maxUrlBytes: config.server.maxUrlBytes,
+      isClosing: () => closing,
+    })
+  }
 
   return app
 }

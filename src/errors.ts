@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
  * Stable codes of every error the gateway itself answers with, with their status and meaning. The wire
@@ -84,11 +85,23 @@ function sendError (reply: FastifyReply, status: number, detail: unknown, header
   reply.code(status).type('application/json; charset=utf-8').send({ detail })
 }
 
+/** The log line of a refusal: a warning for the 5xx the gateway answers, debug for the client's own errors. */
+export function logGatewayError (log: Pick<FastifyBaseLogger, 'warn' | 'debug'>, error: GatewayError, bindings?: Record<string, unknown>): void {
+  const level = error.statusCode >= 500 ? 'warn' : 'debug'
+  log[level]({ ...bindings, code: error.code, status: error.statusCode, err: error.cause }, error.message)
+}
+
+/** The same answer as `handleError` gives, written on a raw response (the proxy lane has no Fastify reply). */
+export function writeGatewayError (res: ServerResponse, error: GatewayError, headers: Readonly<Record<string, string>>): void {
+  const body = JSON.stringify({ detail: error.detail })
+  res.writeHead(error.statusCode, { ...headers, ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
 /** One place turns every thrown error into the wire format; a 5xx never shows its cause to the client. */
 export function handleError (error: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof GatewayError) {
-    const level = error.statusCode >= 500 ? 'warn' : 'debug'
-    request.log[level]({ code: error.code, status: error.statusCode, err: error.cause }, error.message)
+    logGatewayError(request.log, error)
     sendError(reply, error.statusCode, error.detail, error.headers)
     return
   }

@@ -17,6 +17,8 @@ export interface Authenticators {
   readonly admin: AuthHook
   /** The identity behind an Authorization header value, for callers outside a route (WebSocket upgrades). */
   readonly identify: (authorization: string | undefined, requireCompany: boolean) => Promise<Identity>
+  /** StrictAuth's identity when token and user are both cached, without a promise; undefined when either is not. */
+  readonly cachedIdentity: (authorization: string | undefined) => Identity | undefined
   /** The identity of a known user and company (a WebSocket ticket), checked against the database like a token's. */
   readonly identifyUser: (claims: { userId: string, companyId: string, expiresAt: number }) => Promise<Identity>
 }
@@ -59,6 +61,7 @@ export function authenticators (tokens: TokenVerifier, users: UserStatusCache): 
 
   return {
     identify,
+    cachedIdentity,
     identifyUser: async (claims) => identifyUser(claims),
     strict: (request, _reply, done) => {
       const cached = cachedIdentity(request.headers.authorization)

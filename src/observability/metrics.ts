@@ -36,23 +36,28 @@ export class GatewayMetrics {
     cache('gateway_user_cache_misses_total', 'User status lookups that went to PostgreSQL', () => userCache.misses)
   }
 
-  /** Request and upstream observations after each response; error tallies from the errors raised. */
+  /** One answered request: its route template (never the raw path), method and status, and the upstream's share. */
+  observe (route: string, method: string, status: number, elapsedMs: number, upstream: { name: string, latencyMs: number } | null): void {
+    this.requests.observe({ route, method, status }, elapsedMs / 1000)
+    if (upstream) this.upstream.observe({ upstream: upstream.name, status }, upstream.latencyMs / 1000)
+  }
+
+  /** Tallies of the gateway's own refusals and upstream failures. */
+  countError (error: unknown, route: string, upstream: string | undefined): void {
+    if (!(error instanceof GatewayError)) return
+    if (AUTH_FAILURES.has(error.code)) this.authFailures.inc({ reason: error.code })
+    else if (error.code === 'RATE_LIMITED') this.rateLimited.inc({ route })
+    else if (error.code.startsWith('UPSTREAM_')) this.upstreamErrors.inc({ upstream: upstream ?? 'unknown', code: error.code })
+  }
+
+  /** The same observations for every request Fastify answers. */
   instrument (app: FastifyInstance): void {
     app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched'
-      this.requests.observe({ route, method: request.method, status: reply.statusCode }, reply.elapsedTime / 1000)
-      const upstream = request.upstream
-      if (upstream) this.upstream.observe({ upstream: upstream.name, status: reply.statusCode }, upstream.latencyMs / 1000)
+      this.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime, request.upstream)
       done()
     })
     app.addHook('onError', (request, _reply, error, done) => {
-      if (error instanceof GatewayError) {
-        if (AUTH_FAILURES.has(error.code)) this.authFailures.inc({ reason: error.code })
-        else if (error.code === 'RATE_LIMITED') this.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' })
-        else if (error.code.startsWith('UPSTREAM_')) {
-          this.upstreamErrors.inc({ upstream: request.routeOptions.config.upstream ?? 'unknown', code: error.code })
-        }
-      }
+      this.countError(error, request.routeOptions.url ?? 'unmatched', request.routeOptions.config.upstream)
       done()
     })
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import type { Identity } from '../auth/identity.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
 declare module 'fastify' {
@@ -9,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-function pathOf (url: string): string {
+export function pathOf (url: string): string {
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
 }
@@ -34,8 +35,7 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   })
 
   app.addHook('onRequestAbort', (request, done) => {
-    request.log.info({ method: request.method, path: pathOf(request.url), user_id: request.identity?.userId, upstream: request.upstream?.name },
-      'client closed the connection before the response completed')
+    request.log.info({ method: request.method, path: pathOf(request.url), user_id: request.identity?.userId, upstream: request.upstream?.name }, CLIENT_GONE_MESSAGE)
     done()
   })
 
@@ -53,17 +53,24 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
 
   if (!accessLog) return
   app.addHook('onResponse', (request, reply, done) => {
-    const identity = request.identity
-    request.log.info({
-      method: request.method,
-      path: pathOf(request.url),
-      status: reply.statusCode,
-      duration_ms: Number(reply.elapsedTime.toFixed(2)),
-      user_id: identity?.userId,
-      company_id: identity?.companyId,
-      upstream: request.upstream?.name,
-      upstream_latency_ms: request.upstream ? Number(request.upstream.latencyMs.toFixed(2)) : undefined,
-    }, 'request completed')
+    request.log.info(accessLogFields(request.method, request.url, reply.statusCode, reply.elapsedTime, request.identity, request.upstream), ACCESS_LOG_MESSAGE)
     done()
   })
+}
+
+export const ACCESS_LOG_MESSAGE = 'request completed'
+export const CLIENT_GONE_MESSAGE = 'client closed the connection before the response completed'
+
+/** The access-log line's fields (the query string left out). */
+export function accessLogFields (method: string, url: string, status: number, elapsedMs: number, identity: Identity | null, upstream: { name: string, latencyMs: number } | null) {
+  return {
+    method,
+    path: pathOf(url),
+    status,
+    duration_ms: Number(elapsedMs.toFixed(2)),
+    user_id: identity?.userId,
+    company_id: identity?.companyId,
+    upstream: upstream?.name,
+    upstream_latency_ms: upstream ? Number(upstream.latencyMs.toFixed(2)) : undefined,
+  }
 }

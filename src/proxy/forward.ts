@@ -31,7 +31,7 @@ export function forward (
   call: UpstreamCall,
   res: ServerResponse,
   writeHead: (statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamLatencyMs: number) => void,
-  done: (error: Error | null, outcome: ForwardOutcome) => void,
+  done: (error: Error | null, outcome: ForwardOutcome) => void
 ): void {
   // undici accepts an EventEmitter as the abort signal: far cheaper per request than an AbortController.
   const abort = new EventEmitter()

@@ -6,10 +6,9 @@ import { processTime } from '../observability/request-log.js'
 import { discardRestOfBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
 import { forward } from './forward.js'
-import { routeForwarder, type RouteForwarder } from './route-forwarder.js'
+import type { RouteForwarder } from './route-forwarder.js'
 import type { ProxyRoute } from './route-table.js'
 import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
-import type { UpstreamPools } from './upstream-pools.js'
 
 /**
  * Proxied bodies are never parsed: every content type is accepted here and left unread on the raw
@@ -80,9 +79,10 @@ type RouteHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
  * Registers `routes` in `context`, whose hooks (authentication or none) then apply to all of them;
  * `hooksFor` adds each route's own (rate limits), which run after the context's.
  */
-export function registerProxyRoutes (context: FastifyInstance, routes: readonly ProxyRoute[], pools: UpstreamPools, hooksFor: (route: ProxyRoute) => RouteHook[]): void {
-  for (const route of routes) {
-    const handler = proxyHandler(routeForwarder(route, pools))
+export function registerProxyRoutes (context: FastifyInstance, forwarders: readonly RouteForwarder[], hooksFor: (route: ProxyRoute) => RouteHook[]): void {
+  for (const forwarder of forwarders) {
+    const route = forwarder.route
+    const handler = proxyHandler(forwarder)
     const onRequest = hooksFor(route)
     const urls = route.exact ? [route.path] : [route.path, `${route.path}/*`]
     for (const url of urls) {

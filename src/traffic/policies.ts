@@ -5,7 +5,7 @@ import type { Identity } from '../auth/identity.js'
 import type { GatewayError } from '../errors.js'
 import type { ProxyRoute } from '../proxy/route-table.js'
 import { ConcurrencyLimiter } from './concurrency.js'
-import { countAll, LimitCounter, limitStore, tooManyRequests, type LimitPolicy } from './rate-limits.js'
+import { LimitCounter, LimitSet, limitStore, tooManyRequests, type LimitPolicy } from './rate-limits.js'
 
 const MINUTE_MS = 60_000
 
@@ -67,7 +67,8 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
   }
 
   const perIpCounter = counter({ name: 'ip', max: limits.ipPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen })
-  const perIp = asHook((request, callback) => countAll([perIpCounter], [request.ip], callback))
+  const perIpLimits = new LimitSet([perIpCounter])
+  const perIp = asHook((request, callback) => perIpLimits.count([request.ip], callback))
 
   // Brute-force protection must not vanish with Redis: this limit always fails closed.
   const loginFailures = counter({ name: 'login', max: limits.loginMaxFailures, windowMs: limits.loginFailureWindowMs, failOpen: false })
@@ -87,14 +88,14 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
     const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
     const perUser = counter({ name: `user${suffix(route.userPerMinute !== undefined)}`, max: route.userPerMinute ?? limits.userPerMinute, windowMs: MINUTE_MS, failOpen })
     const perCompany = counter({ name: `company${suffix(route.companyPerMinute !== undefined)}`, max: route.companyPerMinute ?? limits.companyPerMinute, windowMs: MINUTE_MS, failOpen })
-    const both = [perUser, perCompany]
+    const both = new LimitSet([perUser, perCompany])
     let limiter: ConcurrencyLimiter | undefined
     if (route.maxConcurrentPerCompany !== undefined) {
       limiter = concurrency.get(route.maxConcurrentPerCompany) ?? new ConcurrencyLimiter(route.maxConcurrentPerCompany)
       concurrency.set(route.maxConcurrentPerCompany, limiter)
     }
     return {
-      count: (identity, clientIp, callback) => countAll(both, [identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
+      count: (identity, clientIp, callback) => both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
       concurrency: limiter,
     }
   }

@@ -71,22 +71,42 @@ export class LimitCounter {
   }
 }
 
-/** Counts `key` against every counter; the draft-10 headers of all, or the error of the first refusal. */
-export function countAll (counters: readonly LimitCounter[], keys: readonly string[], callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
-  const states: LimitState[] = []
-  let pending = counters.length
-  let failed: GatewayError | undefined
-  counters.forEach((counter, index) => {
-    counter.count(keys[index] as string, (error, state) => {
-      if (error) failed ??= error
-      if (state) states.push(state)
-      if (--pending > 0) return
-      if (failed) return callback(failed, undefined)
-      // Reported in the policies' own order, whatever order the store answered in.
-      states.sort((x, y) => counters.findIndex((c) => c.policy.name === x.policy) - counters.findIndex((c) => c.policy.name === y.policy))
-      callback(refusal(states), states.length > 0 ? rateLimitHeaders(states) : undefined)
-    })
-  })
+/**
+ * A set of limits counted together (a route's per-user and per-company budgets): the draft-10 headers of
+ * all, or the refusal of any. Built once per route; counting allocates little, and with the in-memory
+ * store calls back before returning.
+ */
+export class LimitSet {
+  readonly #policyHeader: string
+
+  constructor (private readonly counters: readonly LimitCounter[]) {
+    this.#policyHeader = rateLimitHeaders(counters.map(({ policy }) => ({ policy: policy.name, quota: policy.max, windowSeconds: Math.ceil(policy.windowMs / 1000), remaining: 0, resetSeconds: 0, exceeded: false })))['ratelimit-policy']
+  }
+
+  /** `keys[i]` is counted against the i-th limit. */
+  count (keys: readonly string[], callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+    const states: (LimitState | undefined)[] = new Array(this.counters.length)
+    let pending = this.counters.length
+    let failed: GatewayError | undefined
+    for (let index = 0; index < this.counters.length; index++) {
+      (this.counters[index] as LimitCounter).count(keys[index] as string, (error, state) => {
+        if (error) failed ??= error
+        states[index] = state
+        if (--pending === 0) this.#settle(states, failed, callback)
+      })
+    }
+  }
+
+  #settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+    if (failed) return callback(failed, undefined)
+    const counted = states.filter((state): state is LimitState => state !== undefined)
+    if (counted.length === 0) return callback(undefined, undefined)
+    // A limit that failed open is left out of the headers, so the constant policy header only fits when all counted.
+    const headers = counted.length === states.length
+      ? { 'ratelimit-policy': this.#policyHeader, ratelimit: rateLimitHeaders(counted).ratelimit }
+      : rateLimitHeaders(counted)
+    callback(refusal(counted), headers)
+  }
 }
 
 function refusal (states: readonly LimitState[]): GatewayError | undefined {

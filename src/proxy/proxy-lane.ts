@@ -1,0 +1,170 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Logger } from 'pino'
+import type { Identity } from '../auth/identity.js'
+import { logGatewayError, writeGatewayError, type GatewayError } from '../errors.js'
+import type { GatewayMetrics } from '../observability/metrics.js'
+import { requestIdFor } from '../observability/request-id.js'
+import { ACCESS_LOG_MESSAGE, accessLogFields, CLIENT_GONE_MESSAGE, pathOf, processTime } from '../observability/request-log.js'
+import { startTrace, type RequestTracing } from '../observability/tracing.js'
+import type { ClientAddress } from '../server/client-address.js'
+import type { RouteLimits } from '../traffic/policies.js'
+import { tooManyRequests } from '../traffic/rate-limits.js'
+import { discardRestOfBody } from './body-limit.js'
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
+import { forward } from './forward.js'
+import type { RouteForwarder } from './route-forwarder.js'
+import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
+
+/** Takes a request and answers it (true), or leaves it untouched for Fastify (false). */
+export type ProxyLane = (req: IncomingMessage, res: ServerResponse) => boolean
+
+export interface ProxyLaneDeps {
+  /** Every proxied route, StrictAuth or not: a request is matched against all of them, as Fastify's router would. */
+  readonly forwarders: readonly RouteForwarder[]
+  readonly limitsFor: (forwarder: RouteForwarder) => RouteLimits
+  readonly cachedIdentity: (authorization: string | undefined) => Identity | undefined
+  readonly cors: (origin: string | string[] | undefined) => Record<string, string>
+  readonly client: ClientAddress
+  readonly metrics: GatewayMetrics
+  readonly tracing: RequestTracing
+  readonly log: Logger
+  readonly maxUrlBytes: number
+  readonly isClosing: () => boolean
+}
+
+interface Match {
+  readonly forwarder: RouteForwarder
+  /** The route template Fastify would report (the metrics label). */
+  readonly template: string
+}
+
+/**
+ * Fastify's routing for the proxied routes of one method: a static path (a bare prefix or an exact route)
+ * wins over a wildcard, and the longest wildcard prefix over a shorter one.
+ */
+function routeMatcher (forwarders: readonly RouteForwarder[], method: string): (path: string) => Match | undefined {
+  const statics = new Map<string, Match>()
+  const wildcards: { prefix: string, match: Match }[] = []
+  for (const forwarder of forwarders) {
+    const { route } = forwarder
+    if (!route.methods.includes(method as never)) continue
+    if (!statics.has(route.path)) statics.set(route.path, { forwarder, template: route.path })
+    if (!route.exact) wildcards.push({ prefix: `${route.path}/`, match: { forwarder, template: `${route.path}/*` } })
+  }
+  wildcards.sort((x, y) => y.prefix.length - x.prefix.length)
+  return (path) => statics.get(path) ?? wildcards.find(({ prefix }) => path.startsWith(prefix))?.match
+}
+
+/**
+ * The steady state of proxied traffic, answered beside Fastify rather than through it: a StrictAuth route,
+ * a token and user both already cached, nothing to refuse before counting. Everything else (first sight
+ * of a token, any error decided before the upstream call, preflights, the auth service's routes, a
+ * draining server) is left to Fastify's routes, which stay the reference behaviour. The policies are the
+ * same functions on both paths: the route's limits, header rules, error bodies, metrics, logs and traces.
+ */
+export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
+  const matchers = new Map<string, (path: string) => Match | undefined>()
+  const limits = new Map(deps.forwarders.map((forwarder) => [forwarder, deps.limitsFor(forwarder)]))
+  const accessLog = deps.log.isLevelEnabled('info')
+
+  return function take (req, res) {
+    const method = req.method ?? ''
+    // Preflights are @fastify/cors's to answer.
+    if (method === 'OPTIONS' || deps.isClosing()) return false
+    const url = req.url ?? ''
+    if (url.length > deps.maxUrlBytes) return false
+    const path = pathOf(url)
+    // Fastify's router decodes percent-escapes before matching; such paths take that road.
+    if (path.includes('%')) return false
+    let matcher = matchers.get(method)
+    if (!matcher) {
+      matcher = routeMatcher(deps.forwarders, method)
+      matchers.set(method, matcher)
+    }
+    const match = matcher(path)
+    if (match?.forwarder.route.auth !== 'strict') return false
+    const identity = deps.cachedIdentity(req.headers.authorization)
+    if (!identity || match.forwarder.declaresTooLarge(req.headers)) return false
+    let upstreamPath: string
+    try {
+      upstreamPath = match.forwarder.upstreamPath(url)
+    } catch {
+      return false
+    }
+    relay(req, res, match, identity, upstreamPath)
+    return true
+  }
+
+  function relay (req: IncomingMessage, res: ServerResponse, { forwarder, template }: Match, identity: Identity, upstreamPath: string): void {
+    const started = performance.now()
+    const route = forwarder.route
+    const requestId = requestIdFor(req)
+    const trace = startTrace(deps.tracing, req)
+    const clientIp = deps.client.ip(req)
+    const method = req.method ?? 'GET'
+    const url = req.url ?? ''
+    const bindings = { request_id: requestId, trace_id: trace.traceId }
+    const gatewayHeaders: Record<string, string> = deps.cors(req.headers.origin)
+    gatewayHeaders['x-request-id'] = requestId
+    let upstream: { name: string, latencyMs: number } | null = null
+
+    let release: (() => void) | undefined
+    // One listener for the whole ending: 'close' follows 'finish' for an answered request, and comes alone for one the client left.
+    res.once('close', () => {
+      release?.()
+      if (!res.writableFinished) {
+        deps.log.info({ ...bindings, method, path: pathOf(url), user_id: identity.userId, upstream: upstream?.name }, CLIENT_GONE_MESSAGE)
+        return
+      }
+      const elapsedMs = performance.now() - started
+      deps.metrics.observe(template, method, res.statusCode, elapsedMs, upstream)
+      if (accessLog) deps.log.info({ ...bindings, ...accessLogFields(method, url, res.statusCode, elapsedMs, identity, upstream) }, ACCESS_LOG_MESSAGE)
+      if (deps.tracing.enabled) {
+        deps.tracing.end(trace, { method, route: template, status: res.statusCode, upstream: upstream?.name, companyId: identity.companyId })
+      }
+    })
+
+    const refuse = (error: GatewayError): void => {
+      deps.metrics.countError(error, template, route.name)
+      logGatewayError(deps.log, error, bindings)
+      gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
+      writeGatewayError(res, error, gatewayHeaders)
+    }
+
+    const routeLimits = limits.get(forwarder) as RouteLimits
+    routeLimits.count(identity, clientIp, (limited, rateLimitHeaders) => {
+      if (limited) return refuse(limited)
+      if (rateLimitHeaders) Object.assign(gatewayHeaders, rateLimitHeaders)
+      const company = identity.companyId
+      if (routeLimits.concurrency && company) {
+        if (!routeLimits.concurrency.tryAcquire(company)) return refuse(tooManyRequests(1))
+        const concurrency = routeLimits.concurrency
+        release = () => concurrency.release(company)
+      }
+
+      const call = forwarder.call(req, upstreamPath, upstreamRequestHeaders(req.headers, {
+        requestId, clientIp, protocol: deps.client.protocol(req), traceparent: trace.traceparent, identity, forwardCredentials: false,
+      }))
+      const send = (): void => forward(call, res, (statusCode, headers, latencyMs) => {
+        upstream = { name: route.name, latencyMs }
+        gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
+        res.writeHead(statusCode, clientResponseHeaders(headers, gatewayHeaders))
+      }, (error, outcome) => {
+        if (!error) return
+        if (res.headersSent) {
+          if (!outcome.clientGone) deps.log.warn({ ...bindings, err: error, upstream: route.name }, 'upstream response failed after its head was sent')
+          return
+        }
+        if (outcome.clientGone) {
+          deps.log.info({ ...bindings, upstream: route.name }, 'client closed the request before the upstream answered')
+          return
+        }
+        if (error instanceof BodyTooLargeError) discardRestOfBody(req, res)
+        refuse(upstreamFailure(error))
+      })
+      if (trace.context) otelContext.with(trace.context, send)
+      else send()
+    })
+  }
+}
