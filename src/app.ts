@@ -197,7 +197,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       closing = true
       done()
     })
-    front.take = proxyLane({
+    const lane = proxyLane({
       forwarders,
       limitsFor: ({ route }) => traffic.routeLimits(route),
       cachedIdentity: services.auth.cachedIdentity,
@@ -209,6 +209,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       maxUrlBytes: config.server.maxUrlBytes,
       isClosing: () => closing,
     })
+    front.take = lane.take
   }
 
   return app

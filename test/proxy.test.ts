@@ -40,323 +40,328 @@ async function raw (base: string, path: string, options: { method?: string, head
 
 const json = (response: RawResponse): Record<string, unknown> => JSON.parse(response.body.toString()) as Record<string, unknown>
 
-describe('streaming reverse proxy', () => {
-  let ingest: StandInUpstream
-  let query: StandInUpstream
-  let gateway: TestGateway
-  let user: TestUser
-  let auth: { authorization: string }
+// Every test runs twice: steady-state requests are answered by the proxy lane beside Fastify, and then
+// with the lane off, by Fastify's routes alone; both must behave alike.
+for (const lane of [true, false]) {
+  describe(`streaming reverse proxy (${lane ? 'proxy lane' : 'Fastify routes only'})`, () => {
+    let ingest: StandInUpstream
+    let query: StandInUpstream
+    let gateway: TestGateway
+    let user: TestUser
+    let auth: { authorization: string }
 
-  before(async () => {
-    ingest = await startUpstream()
-    query = await startUpstream()
-    gateway = await startGateway({
-      env: {
-        GATEWAY_INGEST_SERVICE_URL: ingest.url,
-        GATEWAY_QUERY_SERVICE_URL: query.url,
-        GATEWAY_MAX_BODY_BYTES: '1024',
-        GATEWAY_INGEST_MAX_BODY_BYTES: String(256 * 1024 * 1024),
-        GATEWAY_HTTP_CLIENT_TIMEOUT: '1',
-      },
+    before(async () => {
+      ingest = await startUpstream()
+      query = await startUpstream()
+      gateway = await startGateway({
+        proxyLane: lane,
+        env: {
+          GATEWAY_INGEST_SERVICE_URL: ingest.url,
+          GATEWAY_QUERY_SERVICE_URL: query.url,
+          GATEWAY_MAX_BODY_BYTES: '1024',
+          GATEWAY_INGEST_MAX_BODY_BYTES: String(256 * 1024 * 1024),
+          GATEWAY_HTTP_CLIENT_TIMEOUT: '1',
+        },
+      })
+      const company = await gateway.company()
+      user = await gateway.user({ companyId: company.id })
+      auth = { authorization: `Bearer ${await gateway.tokenFor(user)}` }
     })
-    const company = await gateway.company()
-    user = await gateway.user({ companyId: company.id })
-    auth = { authorization: `Bearer ${await gateway.tokenFor(user)}` }
-  })
-  after(async () => {
-    await gateway.close()
-    await ingest.close()
-    await query.close()
-  })
-
-  test('path and query string reach the ingest service byte for byte', async () => {
-    const path = '/api/v1/ingest/status/a%20b/%C3%A9?x=1&y=%2F&z&z=2&empty='
-    const response = await raw(gateway.url, path, { headers: auth })
-    assert.equal(response.status, 200)
-    assert.equal(ingest.last().url, path)
-  })
-
-  test('the query prefix is rewritten to the query service\'s /api/v1', async () => {
-    await raw(gateway.url, '/api/v1/query/chats/7/messages?limit=5', { headers: auth })
-    assert.equal(query.last().url, '/api/v1/chats/7/messages?limit=5')
-    await raw(gateway.url, '/api/v1/query/ask', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.from('{"q":1}') })
-    assert.equal(query.last().url, '/api/v1/ask')
-    assert.equal(query.last().body.toString(), '{"q":1}')
-  })
-
-  test('documents/stats goes to the ingest service\'s stats with the original query string', async () => {
-    await raw(gateway.url, '/api/v1/documents/stats?from=2024-01-01&status=done', { headers: auth })
-    assert.equal(ingest.last().url, '/api/v1/ingest/stats?from=2024-01-01&status=done')
-  })
-
-  test('every method is carried, DELETE with its body', async () => {
-    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
-      const body = ['GET', 'HEAD', 'OPTIONS'].includes(method) ? undefined : Buffer.from('{"ids":["a","b"]}')
-      const response = await raw(gateway.url, '/api/v1/ingest/bulk', { method, headers: { ...auth, 'content-type': 'application/json' }, body })
-      assert.equal(response.status, 200, method)
-      assert.equal(ingest.last().method, method)
-      if (body) assert.equal(ingest.last().body.toString(), body.toString())
-    }
-  })
-
-  test('a 10 MiB upload is streamed intact', async () => {
-    const chunk = randomBytes(64 * 1024)
-    const chunks = 160
-    const expected = createHash('sha256')
-    for (let i = 0; i < chunks; i++) expected.update(chunk)
-    async function * body (): AsyncGenerator<Buffer> {
-      for (let i = 0; i < chunks; i++) yield chunk
-    }
-    const response = await raw(gateway.url, '/api/v1/ingest/upload', {
-      method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, body: body(),
+    after(async () => {
+      await gateway.close()
+      await ingest.close()
+      await query.close()
     })
-    assert.equal(response.status, 200)
-    assert.equal(ingest.last().bodyBytes, chunks * chunk.length)
-    assert.equal(ingest.last().bodySha256, expected.digest('hex'))
-  })
 
-  test('an upload is not buffered: while the upstream reads nothing, the client cannot send the whole body', async () => {
-    const chunk = randomBytes(64 * 1024)
-    const chunks = 96 * 16 // 96 MiB
-    let sent = 0
-    let release: () => void = () => undefined
-    const released = new Promise<void>((resolve) => { release = resolve })
-    ingest.onHeaders = (req) => {
-      req.pause()
-      void released.then(() => req.resume())
-      return false
-    }
-    async function * body (): AsyncGenerator<Buffer> {
-      for (let i = 0; i < chunks; i++) { sent += chunk.length; yield chunk }
-    }
-    try {
-      const pending = raw(gateway.url, '/api/v1/ingest/upload', {
+    test('path and query string reach the ingest service byte for byte', async () => {
+      const path = '/api/v1/ingest/status/a%20b/%C3%A9?x=1&y=%2F&z&z=2&empty='
+      const response = await raw(gateway.url, path, { headers: auth })
+      assert.equal(response.status, 200)
+      assert.equal(ingest.last().url, path)
+    })
+
+    test('the query prefix is rewritten to the query service\'s /api/v1', async () => {
+      await raw(gateway.url, '/api/v1/query/chats/7/messages?limit=5', { headers: auth })
+      assert.equal(query.last().url, '/api/v1/chats/7/messages?limit=5')
+      await raw(gateway.url, '/api/v1/query/ask', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.from('{"q":1}') })
+      assert.equal(query.last().url, '/api/v1/ask')
+      assert.equal(query.last().body.toString(), '{"q":1}')
+    })
+
+    test('documents/stats goes to the ingest service\'s stats with the original query string', async () => {
+      await raw(gateway.url, '/api/v1/documents/stats?from=2024-01-01&status=done', { headers: auth })
+      assert.equal(ingest.last().url, '/api/v1/ingest/stats?from=2024-01-01&status=done')
+    })
+
+    test('every method is carried, DELETE with its body', async () => {
+      for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+        const body = ['GET', 'HEAD', 'OPTIONS'].includes(method) ? undefined : Buffer.from('{"ids":["a","b"]}')
+        const response = await raw(gateway.url, '/api/v1/ingest/bulk', { method, headers: { ...auth, 'content-type': 'application/json' }, body })
+        assert.equal(response.status, 200, method)
+        assert.equal(ingest.last().method, method)
+        if (body) assert.equal(ingest.last().body.toString(), body.toString())
+      }
+    })
+
+    test('a 10 MiB upload is streamed intact', async () => {
+      const chunk = randomBytes(64 * 1024)
+      const chunks = 160
+      const expected = createHash('sha256')
+      for (let i = 0; i < chunks; i++) expected.update(chunk)
+      async function * body (): AsyncGenerator<Buffer> {
+        for (let i = 0; i < chunks; i++) yield chunk
+      }
+      const response = await raw(gateway.url, '/api/v1/ingest/upload', {
         method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, body: body(),
       })
-      await sleep(700)
-      const sentWhilePaused = sent
-      release()
-      const response = await pending
       assert.equal(response.status, 200)
       assert.equal(ingest.last().bodyBytes, chunks * chunk.length)
-      // What the client got rid of sits in kernel socket buffers and a few stream buffers, not in a copy of the body.
-      assert.ok(sentWhilePaused < chunks * chunk.length * 0.75, `the client sent ${sentWhilePaused} of ${chunks * chunk.length} bytes to a stalled upstream`)
-    } finally { ingest.onHeaders = undefined }
-  })
-
-  test('a 64 KiB response arrives intact with the upstream\'s headers', async () => {
-    const payload = randomBytes(64 * 1024)
-    ingest.handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': 'yes', 'content-length': payload.length })
-      res.end(payload)
-    }
-    try {
-      const response = await raw(gateway.url, '/api/v1/ingest/file', { headers: auth })
-      assert.equal(response.status, 200)
-      assert.equal(response.headers['x-upstream'], 'yes')
-      assert.ok(response.body.equals(payload))
-    } finally { ingest.handler = echo }
-  })
-
-  test('server-sent events arrive as they are sent, not in one lump', async () => {
-    query.handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-      let sent = 0
-      const timer = setInterval(() => {
-        res.write(`data: token-${sent}\n\n`)
-        if (++sent === 4) { clearInterval(timer); res.end() }
-      }, 150)
-    }
-    try {
-      const started = performance.now()
-      const response = await fetch(`${gateway.url}/api/v1/query/ask`, { method: 'POST', headers: auth, body: '{}' })
-      assert.equal(response.headers.get('content-type'), 'text/event-stream')
-      const arrivals: number[] = []
-      const decoder = new TextDecoder()
-      let text = ''
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        const piece = decoder.decode(chunk)
-        text += piece
-        for (let i = 0; i < piece.split('\n\n').length - 1; i++) arrivals.push(performance.now() - started)
-      }
-      assert.equal(text, 'data: token-0\n\ndata: token-1\n\ndata: token-2\n\ndata: token-3\n\n')
-      assert.equal(arrivals.length, 4)
-      for (let i = 1; i < arrivals.length; i++) {
-        const gap = (arrivals[i] as number) - (arrivals[i - 1] as number)
-        assert.ok(gap > 75, `event ${i} arrived ${gap.toFixed(1)} ms after the previous one`)
-      }
-    } finally { query.handler = echo }
-  })
-
-  test('upstream errors: 4xx/5xx bodies pass through untouched', async () => {
-    ingest.handler = (_req, res) => {
-      res.writeHead(418, { 'content-type': 'text/plain', 'x-teapot': '1' })
-      res.end('short and stout')
-    }
-    try {
-      const response = await raw(gateway.url, '/api/v1/ingest/x', { headers: auth })
-      assert.equal(response.status, 418)
-      assert.equal(response.body.toString(), 'short and stout')
-      assert.equal(response.headers['x-teapot'], '1')
-      ingest.handler = (_req, res) => { res.writeHead(500, { 'content-type': 'application/json' }); res.end('{"detail":"ingest broke"}') }
-      const failed = await raw(gateway.url, '/api/v1/ingest/x', { headers: auth })
-      assert.equal(failed.status, 500)
-      assert.deepEqual(json(failed), { detail: 'ingest broke' })
-    } finally { ingest.handler = echo }
-  })
-
-  test('a slow upstream answers 504, a reset 502', async () => {
-    ingest.handler = (_req, res) => { setTimeout(() => res.end('late'), 1500) }
-    try {
-      const slow = await raw(gateway.url, '/api/v1/ingest/slow', { headers: auth })
-      assert.equal(slow.status, 504)
-      assert.deepEqual(json(slow), { detail: 'Upstream service timed out.' })
-      ingest.handler = (req) => { req.socket.destroy() }
-      const reset = await raw(gateway.url, '/api/v1/ingest/reset', { headers: auth })
-      assert.equal(reset.status, 502)
-      assert.deepEqual(json(reset), { detail: 'Error communicating with upstream service.' })
-    } finally { ingest.handler = echo }
-  })
-
-  test('client-sent identity headers and Connection-nominated headers never reach the upstream', async () => {
-    const response = await raw(gateway.url, '/api/v1/ingest/headers', {
-      headers: {
-        ...auth,
-        'X-User-ID': 'attacker',
-        'x-COMPANY-id': '00000000-0000-0000-0000-000000000000',
-        'X-User-Email': 'evil@example.com',
-        'X-User-Roles': 'admin',
-        'X-Gateway-Trusted': 'yes',
-        'X-Company-Anything': 'z',
-        Connection: 'keep-alive, X-Custom-Secret, x-forwarded-for',
-        'X-Custom-Secret': 'hidden',
-        'Keep-Alive': 'timeout=5',
-        TE: 'trailers',
-        'Proxy-Authorization': 'Basic Zm9vOmJhcg==',
-        'Proxy-Connection': 'keep-alive',
-        Cookie: 'session=abc',
-        'X-Forwarded-For': '6.6.6.6',
-        'X-Request-ID': 'client-request-1',
-        'X-Kept': 'kept',
-      },
+      assert.equal(ingest.last().bodySha256, expected.digest('hex'))
     })
-    assert.equal(response.status, 200)
-    const seen = ingest.last()
-    const names = seen.rawHeaders.filter((_v, i) => i % 2 === 0).map((name) => name.toLowerCase())
-    for (const name of ['x-custom-secret', 'keep-alive', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'x-gateway-trusted', 'x-company-anything', 'cookie', 'authorization']) {
-      assert.ok(!names.includes(name), `${name} was forwarded`)
-    }
-    for (const name of ['x-user-id', 'x-company-id', 'x-user-email', 'x-user-roles', 'x-request-id', 'x-forwarded-for', 'via']) {
-      assert.equal(names.filter((n) => n === name).length, 1, `${name} should appear exactly once`)
-    }
-    assert.equal(seen.headers['x-user-id'], user.id)
-    assert.equal(seen.headers['x-company-id'], user.companyId)
-    assert.equal(seen.headers['x-user-email'], user.email)
-    assert.equal(seen.headers['x-user-roles'], 'user')
-    assert.equal(seen.headers['x-request-id'], 'client-request-1')
-    // X-Forwarded-For was nominated by Connection, so the client's value is dropped, not appended to.
-    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1')
-    assert.equal(seen.headers['x-kept'], 'kept')
-    assert.equal(seen.headers.via, '1.1 atenex-gateway')
-    assert.match(String(seen.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
-    assert.equal(seen.headers['x-forwarded-proto'], 'http')
-  })
 
-  test('an incoming traceparent is continued with a new parent span', async () => {
-    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
-    await raw(gateway.url, '/api/v1/ingest/trace', { headers: { ...auth, traceparent: incoming } })
-    const forwarded = String(ingest.last().headers.traceparent)
-    assert.match(forwarded, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/)
-    assert.notEqual(forwarded, incoming)
-  })
+    test('an upload is not buffered: while the upstream reads nothing, the client cannot send the whole body', async () => {
+      const chunk = randomBytes(64 * 1024)
+      const chunks = 96 * 16 // 96 MiB
+      let sent = 0
+      let release: () => void = () => undefined
+      const released = new Promise<void>((resolve) => { release = resolve })
+      ingest.onHeaders = (req) => {
+        req.pause()
+        void released.then(() => req.resume())
+        return false
+      }
+      async function * body (): AsyncGenerator<Buffer> {
+        for (let i = 0; i < chunks; i++) { sent += chunk.length; yield chunk }
+      }
+      try {
+        const pending = raw(gateway.url, '/api/v1/ingest/upload', {
+          method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, body: body(),
+        })
+        await sleep(700)
+        const sentWhilePaused = sent
+        release()
+        const response = await pending
+        assert.equal(response.status, 200)
+        assert.equal(ingest.last().bodyBytes, chunks * chunk.length)
+        // What the client got rid of sits in kernel socket buffers and a few stream buffers, not in a copy of the body.
+        assert.ok(sentWhilePaused < chunks * chunk.length * 0.75, `the client sent ${sentWhilePaused} of ${chunks * chunk.length} bytes to a stalled upstream`)
+      } finally { ingest.onHeaders = undefined }
+    })
 
-  test('paths that escape their prefix once decoded are refused with 400', async () => {
-    const before = ingest.received.length
-    for (const path of [
-      '/api/v1/ingest/..%2f..%2fusers', '/api/v1/ingest/%2e%2e/%2e%2e/admin', '/api/v1/ingest/../../users',
-      '/api/v1/ingest/a/%2E%2E/%2E%2E/x', '/api/v1/query/../ingest/x', '/api/v1/ingest/a%00b', '/api/v1/ingest/a%5c..%5c..',
-      '/api/v1/ingest/%252e%252e/x', '/api/v1/ingest/a%2Fb',
-    ]) {
-      const response = await raw(gateway.url, path, { headers: auth })
-      assert.equal(response.status, 400, path)
-      assert.deepEqual(json(response), { detail: 'Invalid request path.' })
-    }
-    assert.equal(ingest.received.length, before, 'no refused path reached the upstream')
-    const inside = await raw(gateway.url, '/api/v1/ingest/a/../b', { headers: auth })
-    assert.equal(inside.status, 200, 'dot segments that stay inside the prefix are carried')
-  })
+    test('a 64 KiB response arrives intact with the upstream\'s headers', async () => {
+      const payload = randomBytes(64 * 1024)
+      ingest.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': 'yes', 'content-length': payload.length })
+        res.end(payload)
+      }
+      try {
+        const response = await raw(gateway.url, '/api/v1/ingest/file', { headers: auth })
+        assert.equal(response.status, 200)
+        assert.equal(response.headers['x-upstream'], 'yes')
+        assert.ok(response.body.equals(payload))
+      } finally { ingest.handler = echo }
+    })
 
-  test('an absolute-form request target never changes the upstream host', async () => {
-    const response = await raw(gateway.url, 'http://evil.example/api/v1/ingest/x', { headers: auth })
-    assert.ok([400, 404].includes(response.status), `answered ${response.status}`)
-  })
+    test('server-sent events arrive as they are sent, not in one lump', async () => {
+      query.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        let sent = 0
+        const timer = setInterval(() => {
+          res.write(`data: token-${sent}\n\n`)
+          if (++sent === 4) { clearInterval(timer); res.end() }
+        }, 150)
+      }
+      try {
+        const started = performance.now()
+        const response = await fetch(`${gateway.url}/api/v1/query/ask`, { method: 'POST', headers: auth, body: '{}' })
+        assert.equal(response.headers.get('content-type'), 'text/event-stream')
+        const arrivals: number[] = []
+        const decoder = new TextDecoder()
+        let text = ''
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          const piece = decoder.decode(chunk)
+          text += piece
+          for (let i = 0; i < piece.split('\n\n').length - 1; i++) arrivals.push(performance.now() - started)
+        }
+        assert.equal(text, 'data: token-0\n\ndata: token-1\n\ndata: token-2\n\ndata: token-3\n\n')
+        assert.equal(arrivals.length, 4)
+        for (let i = 1; i < arrivals.length; i++) {
+          const gap = (arrivals[i] as number) - (arrivals[i - 1] as number)
+          assert.ok(gap > 75, `event ${i} arrived ${gap.toFixed(1)} ms after the previous one`)
+        }
+      } finally { query.handler = echo }
+    })
 
-  test('bodies over the route limit get 413: by Content-Length, and when a chunked body crosses it', async () => {
-    const before = query.received.length
-    const declared = await raw(gateway.url, '/api/v1/query/chats', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.alloc(2048, 'a') })
-    assert.equal(declared.status, 413)
-    assert.equal(query.received.length, before)
+    test('upstream errors: 4xx/5xx bodies pass through untouched', async () => {
+      ingest.handler = (_req, res) => {
+        res.writeHead(418, { 'content-type': 'text/plain', 'x-teapot': '1' })
+        res.end('short and stout')
+      }
+      try {
+        const response = await raw(gateway.url, '/api/v1/ingest/x', { headers: auth })
+        assert.equal(response.status, 418)
+        assert.equal(response.body.toString(), 'short and stout')
+        assert.equal(response.headers['x-teapot'], '1')
+        ingest.handler = (_req, res) => { res.writeHead(500, { 'content-type': 'application/json' }); res.end('{"detail":"ingest broke"}') }
+        const failed = await raw(gateway.url, '/api/v1/ingest/x', { headers: auth })
+        assert.equal(failed.status, 500)
+        assert.deepEqual(json(failed), { detail: 'ingest broke' })
+      } finally { ingest.handler = echo }
+    })
 
-    async function * chunked (): AsyncGenerator<Buffer> {
-      for (let i = 0; i < 8; i++) { yield Buffer.alloc(512, 'b'); await sleep(5) }
-    }
-    const streamed = await raw(gateway.url, '/api/v1/query/chats', { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' }, body: chunked() })
-    assert.equal(streamed.status, 413)
-    assert.match(String(json(streamed).detail), /exceeds the limit of 1024 bytes/)
-    await sleep(50)
-    const received = query.received.slice(before)
-    assert.ok(received.every((r) => r.bodyBytes <= 1024), `the upstream received ${received.map((r) => r.bodyBytes).join(',')} bytes`)
-  })
+    test('a slow upstream answers 504, a reset 502', async () => {
+      ingest.handler = (_req, res) => { setTimeout(() => res.end('late'), 1500) }
+      try {
+        const slow = await raw(gateway.url, '/api/v1/ingest/slow', { headers: auth })
+        assert.equal(slow.status, 504)
+        assert.deepEqual(json(slow), { detail: 'Upstream service timed out.' })
+        ingest.handler = (req) => { req.socket.destroy() }
+        const reset = await raw(gateway.url, '/api/v1/ingest/reset', { headers: auth })
+        assert.equal(reset.status, 502)
+        assert.deepEqual(json(reset), { detail: 'Error communicating with upstream service.' })
+      } finally { ingest.handler = echo }
+    })
 
-  test('the client closing an SSE stream aborts the upstream request', async () => {
-    let upstreamClosed = false
-    query.handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' })
-      const timer = setInterval(() => res.write('data: tick\n\n'), 20)
-      res.on('close', () => { clearInterval(timer); upstreamClosed = true })
-    }
-    try {
-      const controller = new AbortController()
-      const response = await fetch(`${gateway.url}/api/v1/query/stream`, { headers: auth, signal: controller.signal })
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-      await reader.read()
-      controller.abort()
-      await eventually(() => upstreamClosed, 1000, 'the upstream request aborted after the client left')
-    } finally { query.handler = echo }
-  })
+    test('client-sent identity headers and Connection-nominated headers never reach the upstream', async () => {
+      const response = await raw(gateway.url, '/api/v1/ingest/headers', {
+        headers: {
+          ...auth,
+          'X-User-ID': 'attacker',
+          'x-COMPANY-id': '00000000-0000-0000-0000-000000000000',
+          'X-User-Email': 'evil@example.com',
+          'X-User-Roles': 'admin',
+          'X-Gateway-Trusted': 'yes',
+          'X-Company-Anything': 'z',
+          Connection: 'keep-alive, X-Custom-Secret, x-forwarded-for',
+          'X-Custom-Secret': 'hidden',
+          'Keep-Alive': 'timeout=5',
+          TE: 'trailers',
+          'Proxy-Authorization': 'Basic Zm9vOmJhcg==',
+          'Proxy-Connection': 'keep-alive',
+          Cookie: 'session=abc',
+          'X-Forwarded-For': '6.6.6.6',
+          'X-Request-ID': 'client-request-1',
+          'X-Kept': 'kept',
+        },
+      })
+      assert.equal(response.status, 200)
+      const seen = ingest.last()
+      const names = seen.rawHeaders.filter((_v, i) => i % 2 === 0).map((name) => name.toLowerCase())
+      for (const name of ['x-custom-secret', 'keep-alive', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'x-gateway-trusted', 'x-company-anything', 'cookie', 'authorization']) {
+        assert.ok(!names.includes(name), `${name} was forwarded`)
+      }
+      for (const name of ['x-user-id', 'x-company-id', 'x-user-email', 'x-user-roles', 'x-request-id', 'x-forwarded-for', 'via']) {
+        assert.equal(names.filter((n) => n === name).length, 1, `${name} should appear exactly once`)
+      }
+      assert.equal(seen.headers['x-user-id'], user.id)
+      assert.equal(seen.headers['x-company-id'], user.companyId)
+      assert.equal(seen.headers['x-user-email'], user.email)
+      assert.equal(seen.headers['x-user-roles'], 'user')
+      assert.equal(seen.headers['x-request-id'], 'client-request-1')
+      // X-Forwarded-For was nominated by Connection, so the client's value is dropped, not appended to.
+      assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1')
+      assert.equal(seen.headers['x-kept'], 'kept')
+      assert.equal(seen.headers.via, '1.1 atenex-gateway')
+      assert.match(String(seen.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+      assert.equal(seen.headers['x-forwarded-proto'], 'http')
+    })
 
-  test('X-Request-ID: a safe incoming id is kept, anything else replaced; X-Process-Time on every response', async () => {
-    const kept = await raw(gateway.url, '/', { headers: { 'x-request-id': 'abc-123.def:9_z' } })
-    assert.equal(kept.headers['x-request-id'], 'abc-123.def:9_z')
-    assert.match(String(kept.headers['x-process-time']), /^\d+\.\d{2}ms$/)
-    for (const bad of ['has space', 'x'.repeat(129), 'semi;colon', '<script>']) {
-      const replaced = await raw(gateway.url, '/nowhere', { headers: { 'x-request-id': bad } })
-      assert.equal(replaced.status, 404)
-      assert.match(String(replaced.headers['x-request-id']), /^[0-9a-f-]{36}$/)
-      assert.match(String(replaced.headers['x-process-time']), /ms$/)
-    }
-    const error = await raw(gateway.url, '/api/v1/ingest/x')
-    assert.equal(error.status, 401)
-    assert.ok(error.headers['x-request-id'])
-    assert.ok(error.headers['x-process-time'])
-  })
+    test('an incoming traceparent is continued with a new parent span', async () => {
+      const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      await raw(gateway.url, '/api/v1/ingest/trace', { headers: { ...auth, traceparent: incoming } })
+      const forwarded = String(ingest.last().headers.traceparent)
+      assert.match(forwarded, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/)
+      assert.notEqual(forwarded, incoming)
+    })
 
-  test('no Authorization value, cookie or token ever reaches the log', async () => {
-    const token = auth.authorization.slice('Bearer '.length)
-    await raw(gateway.url, '/api/v1/ingest/logged?ticket=secret-query', { headers: { ...auth, cookie: 'session=cookie-secret' } })
-    assert.ok(gateway.logs.lines.length > 0)
-    assert.ok(!gateway.logs.text.includes(token), 'the bearer token was logged')
-    assert.ok(!gateway.logs.text.includes('cookie-secret'), 'a cookie was logged')
-    assert.ok(!gateway.logs.text.includes('secret-query'), 'the query string was logged')
-    const access = gateway.logs.entries.find((entry) => entry.path === '/api/v1/ingest/logged')
-    assert.ok(access, 'an access-log line for the request')
-    assert.equal(access.status, 200)
-    assert.equal(access.user_id, user.id)
-    assert.equal(access.company_id, user.companyId)
-    assert.equal(access.upstream, 'ingest')
-    assert.equal(typeof access.request_id, 'string')
+    test('paths that escape their prefix once decoded are refused with 400', async () => {
+      const before = ingest.received.length
+      for (const path of [
+        '/api/v1/ingest/..%2f..%2fusers', '/api/v1/ingest/%2e%2e/%2e%2e/admin', '/api/v1/ingest/../../users',
+        '/api/v1/ingest/a/%2E%2E/%2E%2E/x', '/api/v1/query/../ingest/x', '/api/v1/ingest/a%00b', '/api/v1/ingest/a%5c..%5c..',
+        '/api/v1/ingest/%252e%252e/x', '/api/v1/ingest/a%2Fb',
+      ]) {
+        const response = await raw(gateway.url, path, { headers: auth })
+        assert.equal(response.status, 400, path)
+        assert.deepEqual(json(response), { detail: 'Invalid request path.' })
+      }
+      assert.equal(ingest.received.length, before, 'no refused path reached the upstream')
+      const inside = await raw(gateway.url, '/api/v1/ingest/a/../b', { headers: auth })
+      assert.equal(inside.status, 200, 'dot segments that stay inside the prefix are carried')
+    })
+
+    test('an absolute-form request target never changes the upstream host', async () => {
+      const response = await raw(gateway.url, 'http://evil.example/api/v1/ingest/x', { headers: auth })
+      assert.ok([400, 404].includes(response.status), `answered ${response.status}`)
+    })
+
+    test('bodies over the route limit get 413: by Content-Length, and when a chunked body crosses it', async () => {
+      const before = query.received.length
+      const declared = await raw(gateway.url, '/api/v1/query/chats', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.alloc(2048, 'a') })
+      assert.equal(declared.status, 413)
+      assert.equal(query.received.length, before)
+
+      async function * chunked (): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 8; i++) { yield Buffer.alloc(512, 'b'); await sleep(5) }
+      }
+      const streamed = await raw(gateway.url, '/api/v1/query/chats', { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' }, body: chunked() })
+      assert.equal(streamed.status, 413)
+      assert.match(String(json(streamed).detail), /exceeds the limit of 1024 bytes/)
+      await sleep(50)
+      const received = query.received.slice(before)
+      assert.ok(received.every((r) => r.bodyBytes <= 1024), `the upstream received ${received.map((r) => r.bodyBytes).join(',')} bytes`)
+    })
+
+    test('the client closing an SSE stream aborts the upstream request', async () => {
+      let upstreamClosed = false
+      query.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        const timer = setInterval(() => res.write('data: tick\n\n'), 20)
+        res.on('close', () => { clearInterval(timer); upstreamClosed = true })
+      }
+      try {
+        const controller = new AbortController()
+        const response = await fetch(`${gateway.url}/api/v1/query/stream`, { headers: auth, signal: controller.signal })
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+        await reader.read()
+        controller.abort()
+        await eventually(() => upstreamClosed, 1000, 'the upstream request aborted after the client left')
+      } finally { query.handler = echo }
+    })
+
+    test('X-Request-ID: a safe incoming id is kept, anything else replaced; X-Process-Time on every response', async () => {
+      const kept = await raw(gateway.url, '/', { headers: { 'x-request-id': 'abc-123.def:9_z' } })
+      assert.equal(kept.headers['x-request-id'], 'abc-123.def:9_z')
+      assert.match(String(kept.headers['x-process-time']), /^\d+\.\d{2}ms$/)
+      for (const bad of ['has space', 'x'.repeat(129), 'semi;colon', '<script>']) {
+        const replaced = await raw(gateway.url, '/nowhere', { headers: { 'x-request-id': bad } })
+        assert.equal(replaced.status, 404)
+        assert.match(String(replaced.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+        assert.match(String(replaced.headers['x-process-time']), /ms$/)
+      }
+      const error = await raw(gateway.url, '/api/v1/ingest/x')
+      assert.equal(error.status, 401)
+      assert.ok(error.headers['x-request-id'])
+      assert.ok(error.headers['x-process-time'])
+    })
+
+    test('no Authorization value, cookie or token ever reaches the log', async () => {
+      const token = auth.authorization.slice('Bearer '.length)
+      await raw(gateway.url, '/api/v1/ingest/logged?ticket=secret-query', { headers: { ...auth, cookie: 'session=cookie-secret' } })
+      assert.ok(gateway.logs.lines.length > 0)
+      assert.ok(!gateway.logs.text.includes(token), 'the bearer token was logged')
+      assert.ok(!gateway.logs.text.includes('cookie-secret'), 'a cookie was logged')
+      assert.ok(!gateway.logs.text.includes('secret-query'), 'the query string was logged')
+      const access = gateway.logs.entries.find((entry) => entry.path === '/api/v1/ingest/logged')
+      assert.ok(access, 'an access-log line for the request')
+      assert.equal(access.status, 200)
+      assert.equal(access.user_id, user.id)
+      assert.equal(access.company_id, user.companyId)
+      assert.equal(access.upstream, 'ingest')
+      assert.equal(typeof access.request_id, 'string')
+    })
   })
-})
+}
 
 describe('upstream unreachable', () => {
   test('a refused connection answers 503 and the gateway keeps serving', async () => {

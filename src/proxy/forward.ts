@@ -25,21 +25,27 @@ export interface ForwardOutcome {
  * (undici's stream(): no intermediate Readable). `writeHead` is called with the upstream's status, headers
  * and latency, and must write the response head. `done` is called once: with no error when the response was
  * relayed, or with the failure, in which case the caller answers if `res.headersSent` is still false.
- * A client that leaves aborts the upstream call, before or during the response.
+ * A client that leaves aborts the upstream call, before or during the response. `onClose` is called when
+ * the response closes, finished or not.
  */
 export function forward (
   call: UpstreamCall,
   res: ServerResponse,
   writeHead: (statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamLatencyMs: number) => void,
-  done: (error: Error | null, outcome: ForwardOutcome) => void
+  done: (error: Error | null, outcome: ForwardOutcome) => void,
+  onClose?: (finished: boolean) => void
 ): void {
   // undici accepts an EventEmitter as the abort signal: far cheaper per request than an AbortController.
   const abort = new EventEmitter()
   let clientGone = false
+  // One listener for the whole ending (a listener per concern showed in the profile).
   res.once('close', () => {
-    if (res.writableFinished) return
-    clientGone = true
-    abort.emit('abort')
+    const finished = res.writableFinished
+    if (!finished) {
+      clientGone = true
+      abort.emit('abort')
+    }
+    onClose?.(finished)
   })
   const started = performance.now()
   let upstreamLatencyMs: number | undefined

@@ -16,8 +16,21 @@ import { forward } from './forward.js'
 import type { RouteForwarder } from './route-forwarder.js'
 import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 
-/** Takes a request and answers it (true), or leaves it untouched for Fastify (false). */
-export type ProxyLane = (req: IncomingMessage, res: ServerResponse) => boolean
+/** What the lane needs to relay a request on its own. */
+export interface Admission {
+  readonly forwarder: RouteForwarder
+  /** The route template Fastify would report (the metrics label). */
+  readonly template: string
+  readonly identity: Identity
+  readonly upstreamPath: string
+}
+
+export interface ProxyLane {
+  /** How the lane would relay `req`, or undefined when it must be left to Fastify. Looks, changes nothing. */
+  admit (req: IncomingMessage): Admission | undefined
+  /** Answers the request (true), or leaves it untouched for Fastify (false). */
+  take (req: IncomingMessage, res: ServerResponse): boolean
+}
 
 export interface ProxyLaneDeps {
   /** Every proxied route, StrictAuth or not: a request is matched against all of them, as Fastify's router would. */
@@ -68,35 +81,41 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
   const limits = new Map(deps.forwarders.map((forwarder) => [forwarder, deps.limitsFor(forwarder)]))
   const accessLog = deps.log.isLevelEnabled('info')
 
-  return function take (req, res) {
+  function admit (req: IncomingMessage): Admission | undefined {
     const method = req.method ?? ''
     // Preflights are @fastify/cors's to answer.
-    if (method === 'OPTIONS' || deps.isClosing()) return false
+    if (method === 'OPTIONS' || deps.isClosing()) return undefined
     const url = req.url ?? ''
-    if (url.length > deps.maxUrlBytes) return false
+    if (url.length > deps.maxUrlBytes) return undefined
     const path = pathOf(url)
     // Fastify's router decodes percent-escapes before matching; such paths take that road.
-    if (path.includes('%')) return false
+    if (path.includes('%')) return undefined
     let matcher = matchers.get(method)
     if (!matcher) {
       matcher = routeMatcher(deps.forwarders, method)
       matchers.set(method, matcher)
     }
     const match = matcher(path)
-    if (match?.forwarder.route.auth !== 'strict') return false
+    if (match?.forwarder.route.auth !== 'strict') return undefined
     const identity = deps.cachedIdentity(req.headers.authorization)
-    if (!identity || match.forwarder.declaresTooLarge(req.headers)) return false
+    if (!identity || match.forwarder.declaresTooLarge(req.headers)) return undefined
     let upstreamPath: string
     try {
       upstreamPath = match.forwarder.upstreamPath(url)
     } catch {
-      return false
+      return undefined
     }
-    relay(req, res, match, identity, upstreamPath)
+    return { ...match, identity, upstreamPath }
+  }
+
+  function take (req: IncomingMessage, res: ServerResponse): boolean {
+    const admission = admit(req)
+    if (!admission) return false
+    relay(req, res, admission)
     return true
   }
 
-  function relay (req: IncomingMessage, res: ServerResponse, { forwarder, template }: Match, identity: Identity, upstreamPath: string): void {
+  function relay (req: IncomingMessage, res: ServerResponse, { forwarder, template, identity, upstreamPath }: Admission): void {
     const started = performance.now()
     const route = forwarder.route
     const requestId = requestIdFor(req)
@@ -104,30 +123,32 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
     const clientIp = deps.client.ip(req)
     const method = req.method ?? 'GET'
     const url = req.url ?? ''
-    const bindings = { request_id: requestId, trace_id: trace.traceId }
     const gatewayHeaders: Record<string, string> = deps.cors(req.headers.origin)
     gatewayHeaders['x-request-id'] = requestId
     let upstream: { name: string, latencyMs: number } | null = null
 
+    const bindings = (): Record<string, string> => ({ request_id: requestId, trace_id: trace.traceId })
     let release: (() => void) | undefined
-    // One listener for the whole ending: 'close' follows 'finish' for an answered request, and comes alone for one the client left.
-    res.once('close', () => {
+    // Called once, when the response closes: 'close' follows 'finish' for an answered request, and comes alone for one the client left.
+    const ended = (finished: boolean): void => {
       release?.()
-      if (!res.writableFinished) {
-        deps.log.info({ ...bindings, method, path: pathOf(url), user_id: identity.userId, upstream: upstream?.name }, CLIENT_GONE_MESSAGE)
+      if (!finished) {
+        deps.log.info({ ...bindings(), method, path: pathOf(url), user_id: identity.userId, upstream: upstream?.name }, CLIENT_GONE_MESSAGE)
         return
       }
       const elapsedMs = performance.now() - started
       deps.metrics.observe(template, method, res.statusCode, elapsedMs, upstream)
-      if (accessLog) deps.log.info({ ...bindings, ...accessLogFields(method, url, res.statusCode, elapsedMs, identity, upstream) }, ACCESS_LOG_MESSAGE)
+      if (accessLog) deps.log.info({ ...bindings(), ...accessLogFields(method, url, res.statusCode, elapsedMs, identity, upstream) }, ACCESS_LOG_MESSAGE)
       if (deps.tracing.enabled) {
         deps.tracing.end(trace, { method, route: template, status: res.statusCode, upstream: upstream?.name, companyId: identity.companyId })
       }
-    })
+    }
+    let forwarding = false
 
     const refuse = (error: GatewayError): void => {
+      if (!forwarding) res.once('close', () => ended(res.writableFinished))
       deps.metrics.countError(error, template, route.name)
-      logGatewayError(deps.log, error, bindings)
+      logGatewayError(deps.log, error, bindings())
       gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
       writeGatewayError(res, error, gatewayHeaders)
     }
@@ -146,6 +167,7 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
       const call = forwarder.call(req, upstreamPath, upstreamRequestHeaders(req.headers, {
         requestId, clientIp, protocol: deps.client.protocol(req), traceparent: trace.traceparent, identity, forwardCredentials: false,
       }))
+      forwarding = true
       const send = (): void => forward(call, res, (statusCode, headers, latencyMs) => {
         upstream = { name: route.name, latencyMs }
         gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
@@ -153,18 +175,20 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
       }, (error, outcome) => {
         if (!error) return
         if (res.headersSent) {
-          if (!outcome.clientGone) deps.log.warn({ ...bindings, err: error, upstream: route.name }, 'upstream response failed after its head was sent')
+          if (!outcome.clientGone) deps.log.warn({ ...bindings(), err: error, upstream: route.name }, 'upstream response failed after its head was sent')
           return
         }
         if (outcome.clientGone) {
-          deps.log.info({ ...bindings, upstream: route.name }, 'client closed the request before the upstream answered')
+          deps.log.info({ ...bindings(), upstream: route.name }, 'client closed the request before the upstream answered')
           return
         }
         if (error instanceof BodyTooLargeError) discardRestOfBody(req, res)
         refuse(upstreamFailure(error))
-      })
+      }, ended)
       if (trace.context) otelContext.with(trace.context, send)
       else send()
     })
   }
+
+  return { admit, take }
 }
