@@ -15,6 +15,7 @@ export interface Options {
   readonly sseSamples: number
   readonly profile: boolean
   readonly workers: number | undefined
+  readonly databaseUrl: string | undefined
   readonly gatewayRoot: string | undefined
 }
 
@@ -31,7 +32,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --loadgen <name>     wrk or autocannon (default: wrk when installed)
   --sse-samples <n>    sequential SSE requests per target and round (default 50)
   --profile            run the gateway with --cpu-prof; print its hottest functions
-  --workers <n>        TODO: the gateway has no --workers yet (SPEC §8)
+  --workers <n>        run the gateway as serve --workers n (n > 1), all on the proxy CPU; needs PostgreSQL
+  --database-url <url> the PostgreSQL server for --workers (a user allowed to CREATE DATABASE; a fresh
+                       database is created and dropped); default BENCH_DATABASE_URL, else
+                       postgres://postgres@127.0.0.1:5432/postgres
   --gateway-root <dir> benchmark the gateway of another checkout (e.g. a git worktree of main)
 `
 
@@ -66,6 +70,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       'sse-samples': { type: 'string' },
       profile: { type: 'boolean', default: false },
       workers: { type: 'string' },
+      'database-url': { type: 'string' },
       'gateway-root': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -85,6 +90,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     sseSamples: positive('sse-samples', values['sse-samples'], 50),
     profile: values.profile,
     workers: values.workers === undefined ? undefined : positive('workers', values.workers, 1),
+    databaseUrl: values['database-url'] ?? process.env.BENCH_DATABASE_URL,
     gatewayRoot: values['gateway-root'] === undefined ? undefined : resolve(values['gateway-root']),
   }
 }

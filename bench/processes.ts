@@ -91,9 +91,17 @@ export function makeTempDir (prefix: string): string {
   return dir
 }
 
-/** Stops every live child (last started first) and removes every temp dir. Safe to call twice. */
+const cleanupTasks: (() => Promise<void>)[] = []
+
+/** Work for the end of the run, after every child has stopped (e.g. dropping a database they used). */
+export function onCleanup (task: () => Promise<void>): void {
+  cleanupTasks.push(task)
+}
+
+/** Stops every live child (last started first), runs the cleanup tasks and removes every temp dir. Safe to call twice. */
 export async function cleanupAll (): Promise<void> {
   for (const child of [...live].reverse()) await stop(child)
+  for (const task of cleanupTasks.splice(0)) await task().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`))
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 

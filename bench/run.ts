@@ -17,7 +17,7 @@ import { sampleRss, treeRssBytes } from './rss.js'
 import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
 import { soak } from './soak.js'
 import { probeSse } from './sse-probe.js'
-import { LOAD_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target } from './targets.js'
+import { LOAD_CPU, PROXY_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target } from './targets.js'
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results')
@@ -143,12 +143,12 @@ async function main (argv: string[]): Promise<number> {
   if (busy > 1) log(`warning: load average ${busy.toFixed(2)} before the run; other work on this machine makes results noisy`)
   const work = makeTempDir('atenex-bench-')
   const loadgen = loadGenerator(options.loadgen, work)
-  if (options.workers !== undefined) log('note: the gateway has no --workers yet (SPEC §8); passing it anyway (TODO in bench/targets.ts)')
+  if (options.workers !== undefined && options.workers > 1) log(`target c: serve --workers ${options.workers} on PostgreSQL, all workers on CPU ${PROXY_CPU}`)
   const profileDir = options.profile ? join(RESULTS_DIR, `profile-${stamp}`) : undefined
 
   const upstream = await startUpstream()
   const secret = randomSecret()
-  const gatewayOptions = { profileDir, workers: options.workers, root: options.gatewayRoot }
+  const gatewayOptions = { profileDir, workers: options.workers, databaseUrl: options.databaseUrl, root: options.gatewayRoot }
   const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log)
   log(`targets up (load generator: ${loadgen.name}): ${targets.map((t) => `${t.id}=${t.url}`).join(' ')}`)
   if (options.soakMinutes !== undefined && gateway) return runSoak(options, loadgen, gateway, stamp)

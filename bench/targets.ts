@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
 import { findNginx, startNginx } from './nginx.js'
-import { freePort, makeTempDir, spawnPinned, waitForHttp, type Child } from './processes.js'
+import type { DemoCredentials } from '../src/db/demo-bootstrap.js'
+import { createBenchDatabase, DEFAULT_DATABASE_URL } from './postgres.js'
+import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
 export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'd' | 'e'
@@ -47,6 +49,7 @@ function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(GATEWAY_|OTEL_|PORT$|NODE_OPTIONS$)/i.test(name)) env[name] = value
   }
+  if (process.env.BENCH_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS
   return { ...env, ...extra }
 }
 
@@ -89,9 +92,11 @@ export async function startPythonTarget (upstreamUrl: string, secret: string, to
 export interface GatewayOptions {
   /** Write a V8 CPU profile of the gateway into this folder when it exits. */
   readonly profileDir?: string | undefined
-  /** TODO: pass `--workers N` once the CLI has it (SPEC §8); RSS sampling already sums child processes. */
+  /** `serve --workers N` (N > 1) on a fresh PostgreSQL database; RSS sampling sums the workers. */
   readonly workers?: number | undefined
-  /** Checkout whose src/cli/index.ts is run (default: this repository). */
+  /** The PostgreSQL server (a user allowed to CREATE DATABASE) for `workers`. */
+  readonly databaseUrl?: string | undefined
+  /** Checkout whose gateway is built and run (default: this repository). */
   readonly root?: string | undefined
 }
 
@@ -109,7 +114,9 @@ function buildGateway (root: string): string {
 
 /**
  * The real gateway, full path: `node dist/src/cli/index.js serve` (built first) on a fresh embedded database,
- * run from its temp folder so no ./.env applies. Logs in as the demo admin it prints on first start.
+ * run from its temp folder so no ./.env applies, logged in as the demo admin it prints on first start. With
+ * `workers`, `serve --workers N` on a fresh PostgreSQL database seeded with the same demo admin, all pinned
+ * to the proxy CPU (the cluster's cost on the same single core).
  */
 export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}): Promise<GatewayTarget> {
   const home = makeTempDir('atenex-bench-gateway-')
@@ -118,11 +125,19 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const nodeArgs: string[] = []
   if (options.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`)
   const cliArgs = ['serve']
-  if (options.workers !== undefined && options.workers > 1) cliArgs.push('--workers', String(options.workers))
+  let database: Record<string, string> = { GATEWAY_DATA_DIR: join(home, 'pglite') }
+  let seeded: DemoCredentials | undefined
+  if (options.workers !== undefined && options.workers > 1) {
+    cliArgs.push('--workers', String(options.workers))
+    const postgres = await createBenchDatabase(options.databaseUrl ?? DEFAULT_DATABASE_URL, secret)
+    onCleanup(postgres.drop)
+    database = postgres.env
+    seeded = postgres.credentials
+  }
   const env = cleanEnv({
     PORT: String(port),
     GATEWAY_HOST: '127.0.0.1',
-    GATEWAY_DATA_DIR: join(home, 'pglite'),
+    ...database,
     GATEWAY_JWT_SECRET: secret,
     GATEWAY_INGEST_SERVICE_URL: upstreamUrl,
     GATEWAY_QUERY_SERVICE_URL: upstreamUrl,
@@ -136,13 +151,18 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   })
   // taskset execs node, so child.pid is the gateway itself.
   const child = spawnPinned('gateway', PROXY_CPU, process.execPath, [...nodeArgs, cli, ...cliArgs], { env, cwd: home })
-  const [, companyId = ''] = await child.waitFor(/company_id:\s+(\S+)/, 60_000)
-  const email = child.output().match(/email:\s+(\S+)/)?.[1] ?? ''
-  const password = child.output().match(/password:\s+(\S+)/)?.[1] ?? ''
+  const { email, password, companyId } = seeded ?? await printedDemoAdmin(child)
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, 30_000, child)
   const token = await login(url, email, password)
-  return { id: 'c', label: TARGET_LABELS.c, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+  return { id: 'c', label: seeded ? `${TARGET_LABELS.c} --workers ${options.workers ?? 1}` : TARGET_LABELS.c, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+}
+
+async function printedDemoAdmin (child: Child): Promise<DemoCredentials> {
+  const [, companyId = ''] = await child.waitFor(/company_id:\s+(\S+)/, 60_000)
+  const email = child.output().match(/email:\s+(\S+)/)?.[1] ?? ''
+  const password = child.output().match(/password:\s+(\S+)/)?.[1] ?? ''
+  return { email, password, companyId }
 }
 
 export async function login (url: string, email: string, password: string): Promise<string> {

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import pino from 'pino'
+import { loadConfig } from '../src/config.js'
+import { bootstrapDemo, type DemoCredentials } from '../src/db/demo-bootstrap.js'
+import { migrate } from '../src/db/migrate.js'
+import { openDatabase } from '../src/db/open.js'
+
+/** Where `--workers` runs the gateway: PostgreSQL, since the embedded database is single-process. */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface BenchDatabase {
+  /** The GATEWAY_POSTGRES_* settings of the fresh database. */
+  readonly env: Record<string, string>
+  readonly credentials: DemoCredentials
+  drop (): Promise<void>
+}
+
+/**
+ * A fresh database on the server of `adminUrl` (a user allowed to CREATE DATABASE), migrated and seeded
+ * with the same demo company and admin the embedded mode creates; dropped again by `drop()`.
+ */
+export async function createBenchDatabase (adminUrl: string, jwtSecret: string): Promise<BenchDatabase> {
+  const url = new URL(adminUrl)
+  const name = `atenex_bench_${randomBytes(6).toString('hex')}`
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 })
+    await client.connect()
+    try {
+      return await work(client)
+    } finally {
+      await client.end()
+    }
+  }
+  await admin(async (client) => client.query(`CREATE DATABASE ${name}`))
+  const env: Record<string, string> = {
+    GATEWAY_POSTGRES_SERVER: url.hostname,
+    GATEWAY_POSTGRES_PORT: url.port || '5432',
+    GATEWAY_POSTGRES_USER: decodeURIComponent(url.username) || 'postgres',
+    GATEWAY_POSTGRES_DB: name,
+    ...(url.password ? { GATEWAY_POSTGRES_PASSWORD: decodeURIComponent(url.password) } : {}),
+  }
+  const drop = async (): Promise<void> => { await admin(async (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) }
+  try {
+    const config = loadConfig({ ...env, GATEWAY_JWT_SECRET: jwtSecret })
+    const log = pino({ level: 'silent' })
+    const db = await openDatabase(config.database, log)
+    try {
+      await migrate(db, log)
+      const credentials = await bootstrapDemo(db)
+      if (!credentials) throw new Error(`${name} was not empty`)
+      return { env, credentials, drop }
+    } finally {
+      await db.close()
+    }
+  } catch (error) {
+    await drop()
+    throw error
+  }
+}
