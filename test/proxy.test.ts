@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
@@ -117,6 +118,27 @@ for (const lane of [true, false]) {
       assert.equal(response.status, 200)
       assert.equal(ingest.last().bodyBytes, chunks * chunk.length)
       assert.equal(ingest.last().bodySha256, expected.digest('hex'))
+    })
+
+    test('a body with a declared length streams as is, and a client that stops halfway aborts the upstream request', async () => {
+      const body = randomBytes(5 * 1024 * 1024)
+      const response = await raw(gateway.url, '/api/v1/ingest/upload', { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body })
+      assert.equal(response.status, 200)
+      assert.equal(ingest.last().bodySha256, createHash('sha256').update(body).digest('hex'))
+
+      const before = ingest.received.length
+      const url = new URL(gateway.url)
+      const socket = connect(Number(url.port), url.hostname)
+      await new Promise((resolve) => socket.once('connect', resolve))
+      socket.write(`POST /api/v1/ingest/half HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth.authorization}\r\nContent-Length: ${body.length}\r\n\r\n`)
+      socket.write(body.subarray(0, 256 * 1024))
+      // Long enough for the request head and the first bytes to be relayed upstream.
+      await sleep(200)
+      socket.destroy()
+      await eventually(() => ingest.received.length > before, 3000)
+      assert.equal(ingest.last().url, '/api/v1/ingest/half')
+      assert.equal(ingest.last().aborted, true, 'the upstream saw the request cut short, not a complete body')
+      assert.ok(ingest.last().bodyBytes < body.length)
     })
 
     test('an upload is not buffered: while the upstream reads nothing, the client cannot send the whole body', async () => {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 import { limitedBody } from './body-limit.js'
 import type { OutgoingHeaders } from './forward-headers.js'
 import type { UpstreamCall } from './forward.js'
@@ -16,9 +17,15 @@ export interface RouteForwarder {
   call (req: IncomingMessage, path: string, headers: OutgoingHeaders): UpstreamCall
 }
 
-function hasBody (headers: IncomingHttpHeaders): boolean {
-  const length = headers['content-length']
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+/**
+ * The body to stream upstream. A declared Content-Length within the limit (checked before) is enforced by
+ * Node's parser, which never reads past it, so the request streams as is; only a chunked body needs the
+ * counting limiter (which cost a third of upload throughput when every body went through it).
+ */
+function bodyOf (req: IncomingMessage, limitBytes: number): Readable | undefined {
+  if (req.headers['transfer-encoding'] !== undefined) return limitedBody(req, limitBytes)
+  const length = req.headers['content-length']
+  return length !== undefined && length !== '0' ? req : undefined
 }
 
 export function routeForwarder (route: ProxyRoute, pools: UpstreamPools): RouteForwarder {
@@ -33,7 +40,7 @@ export function routeForwarder (route: ProxyRoute, pools: UpstreamPools): RouteF
       method: req.method ?? 'GET',
       path,
       headers,
-      body: hasBody(req.headers) ? limitedBody(req, route.maxBodyBytes) : undefined,
+      body: bodyOf(req, route.maxBodyBytes),
       timeoutMs: route.timeoutMs,
     }),
   }
