@@ -24,7 +24,8 @@ function isIdentityHeader (lowerName: string): boolean {
 
 /** RFC 9110 §7.6.1: a proxy removes every header the Connection header names. */
 export function connectionNominated (connection: string | string[] | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined
+  // The usual value names only a hop-by-hop header, dropped anyway: no set to build per message.
+  if (connection === undefined || connection === 'keep-alive') return undefined
   const names = new Set<string>()
   for (const value of Array.isArray(connection) ? connection : [connection]) {
     for (const token of value.split(',')) {
