@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events'
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
+import type { FastifyBaseLogger } from 'fastify'
+import type { GatewayError } from '../errors.js'
+import { discardRestOfBody } from './body-limit.js'
 import type { OutgoingHeaders } from './forward-headers.js'
+import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 
 export interface UpstreamCall {
   readonly pool: Dispatcher
@@ -62,4 +66,24 @@ export function forward (
     writeHead(statusCode, headers, upstreamLatencyMs)
     return res
   }, (error) => done(error, { upstreamLatencyMs, clientGone }))
+}
+
+/**
+ * What a failed forward leaves to answer: nothing when the head was already sent (the response is cut) or the
+ * client left, else the error for the client (413 for a chunked body over the limit, 502/503/504 otherwise).
+ */
+export function failureToAnswer (
+  error: Error, outcome: ForwardOutcome, req: IncomingMessage, res: ServerResponse,
+  log: Pick<FastifyBaseLogger, 'info' | 'warn'>, upstream: string
+): GatewayError | undefined {
+  if (res.headersSent) {
+    if (!outcome.clientGone) log.warn({ err: error, upstream }, 'upstream response failed after its head was sent')
+    return undefined
+  }
+  if (outcome.clientGone) {
+    log.info({ upstream }, 'client closed the request before the upstream answered')
+    return undefined
+  }
+  if (error instanceof BodyTooLargeError) discardRestOfBody(req, res)
+  return upstreamFailure(error)
 }

@@ -10,11 +10,9 @@ import { startTrace, type RequestTracing } from '../observability/tracing.js'
 import type { ClientAddress } from '../server/client-address.js'
 import type { RouteLimits } from '../traffic/policies.js'
 import { tooManyRequests } from '../traffic/rate-limits.js'
-import { discardRestOfBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
-import { forward } from './forward.js'
+import { failureToAnswer, forward } from './forward.js'
 import type { RouteForwarder } from './route-forwarder.js'
-import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 
 /** What the lane needs to relay a request on its own. */
 export interface Admission {
@@ -173,17 +171,8 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
         gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
         res.writeHead(statusCode, clientResponseHeaders(headers, gatewayHeaders))
       }, (error, outcome) => {
-        if (!error) return
-        if (res.headersSent) {
-          if (!outcome.clientGone) deps.log.warn({ ...bindings(), err: error, upstream: route.name }, 'upstream response failed after its head was sent')
-          return
-        }
-        if (outcome.clientGone) {
-          deps.log.info({ ...bindings(), upstream: route.name }, 'client closed the request before the upstream answered')
-          return
-        }
-        if (error instanceof BodyTooLargeError) discardRestOfBody(req, res)
-        refuse(upstreamFailure(error))
+        const answer = error ? failureToAnswer(error, outcome, req, res, deps.log.child(bindings()), route.name) : undefined
+        if (answer) refuse(answer)
       }, ended)
       if (trace.context) otelContext.with(trace.context, send)
       else send()

@@ -5,10 +5,9 @@ import { traceOf } from '../observability/tracing.js'
 import { processTime } from '../observability/request-log.js'
 import { discardRestOfBody } from './body-limit.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
-import { forward } from './forward.js'
+import { failureToAnswer, forward } from './forward.js'
 import type { RouteForwarder } from './route-forwarder.js'
 import type { ProxyRoute } from './route-table.js'
-import { BodyTooLargeError, upstreamFailure } from './upstream-errors.js'
 
 /**
  * Proxied bodies are never parsed: every content type is accepted here and left unread on the raw
@@ -46,18 +45,11 @@ function proxyHandler (forwarder: RouteForwarder) {
           ...reply.getHeaders(), 'x-request-id': request.id, 'x-process-time': processTime(reply.elapsedTime),
         }))
       }, (error, outcome) => {
-        if (!error) return resolve()
-        if (reply.raw.headersSent) {
-          if (!outcome.clientGone) request.log.warn({ err: error, upstream: route.name }, 'upstream response failed after its head was sent')
-          return resolve()
-        }
-        if (outcome.clientGone) {
-          request.log.info({ upstream: route.name }, 'client closed the request before the upstream answered')
-          reply.code(499).send()
-          return resolve()
-        }
-        if (error instanceof BodyTooLargeError) discardRestOfBody(request.raw, reply.raw)
-        reject(upstreamFailure(error))
+        const answer = error ? failureToAnswer(error, outcome, request.raw, reply.raw, request.log, route.name) : undefined
+        if (answer) return reject(answer)
+        // A client gone before the head: 499 for the logs and metrics (nothing reaches it).
+        if (!reply.raw.headersSent) reply.code(499).send()
+        resolve()
       })
       // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
       if (trace?.context) otelContext.with(trace.context, send)
