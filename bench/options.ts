@@ -16,6 +16,7 @@ export interface Options {
   readonly profile: boolean
   readonly workers: number | undefined
   readonly databaseUrl: string | undefined
+  readonly embedded: boolean
   readonly gatewayRoot: string | undefined
 }
 
@@ -32,10 +33,12 @@ export const USAGE = `Usage: npm run bench -- [options]
   --loadgen <name>     wrk or autocannon (default: wrk when installed)
   --sse-samples <n>    sequential SSE requests per target and round (default 50)
   --profile            run the gateway with --cpu-prof; print its hottest functions
+  --database-url <url> the PostgreSQL server the gateway runs on, as deployed (a user allowed to CREATE
+                       DATABASE; a fresh database is created, seeded and dropped); default
+                       BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres when it answers,
+                       else the embedded PGlite (said in the output)
+  --embedded           run the gateway on its embedded PGlite database even when PostgreSQL answers
   --workers <n>        run the gateway as serve --workers n (n > 1), all on the proxy CPU; needs PostgreSQL
-  --database-url <url> the PostgreSQL server for --workers (a user allowed to CREATE DATABASE; a fresh
-                       database is created and dropped); default BENCH_DATABASE_URL, else
-                       postgres://postgres@127.0.0.1:5432/postgres
   --gateway-root <dir> benchmark the gateway of another checkout (e.g. a git worktree of main)
 `
 
@@ -71,6 +74,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       profile: { type: 'boolean', default: false },
       workers: { type: 'string' },
       'database-url': { type: 'string' },
+      embedded: { type: 'boolean', default: false },
       'gateway-root': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -91,6 +95,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     profile: values.profile,
     workers: values.workers === undefined ? undefined : positive('workers', values.workers, 1),
     databaseUrl: values['database-url'] ?? process.env.BENCH_DATABASE_URL,
+    embedded: values.embedded,
     gatewayRoot: values['gateway-root'] === undefined ? undefined : resolve(values['gateway-root']),
   }
 }

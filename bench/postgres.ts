@@ -6,8 +6,22 @@ import { bootstrapDemo, type DemoCredentials } from '../src/db/demo-bootstrap.js
 import { migrate } from '../src/db/migrate.js'
 import { openDatabase } from '../src/db/open.js'
 
-/** Where `--workers` runs the gateway: PostgreSQL, since the embedded database is single-process. */
+/** The local server of this machine kind (trust auth), tried when no URL is given. */
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Whether `url` accepts a connection within 2 s (the reason when not). */
+export async function postgresReachable (url: string): Promise<true | string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch (error) {
+    return (error as Error).message
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
 
 export interface BenchDatabase {
   /** The GATEWAY_POSTGRES_* settings of the fresh database. */

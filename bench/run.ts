@@ -17,6 +17,7 @@ import { sampleRss, treeRssBytes } from './rss.js'
 import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
 import { soak } from './soak.js'
 import { probeSse } from './sse-probe.js'
+import { DEFAULT_DATABASE_URL, postgresReachable } from './postgres.js'
 import { LOAD_CPU, PROXY_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target } from './targets.js'
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -131,6 +132,28 @@ async function runSoak (options: Options, loadgen: LoadGenerator, gateway: Gatew
   return outcome.ok ? 0 : 1
 }
 
+/**
+ * PostgreSQL, as the gateway is deployed, when one answers: the embedded PGlite adds ~650 MiB and a larger
+ * heap, whose major collections showed as p99. The embedded database otherwise (or with --embedded).
+ */
+async function gatewayDatabase (options: Options): Promise<string | undefined> {
+  const wantsCluster = options.workers !== undefined && options.workers > 1
+  if (options.embedded) {
+    if (wantsCluster) throw new Error('--workers needs PostgreSQL: the embedded database is single-process (drop --embedded)')
+    log('target c: embedded PGlite database (--embedded)')
+    return undefined
+  }
+  const url = options.databaseUrl ?? DEFAULT_DATABASE_URL
+  const reachable = await postgresReachable(url)
+  if (reachable === true) {
+    log(`target c: PostgreSQL at ${new URL(url).host} (a fresh database, dropped after the run)`)
+    return url
+  }
+  if (options.databaseUrl !== undefined || wantsCluster) throw new Error(`PostgreSQL at ${new URL(url).host} does not answer: ${reachable}`)
+  log(`target c: embedded PGlite database (no PostgreSQL at ${new URL(url).host}: ${reachable})`)
+  return undefined
+}
+
 async function main (argv: string[]): Promise<number> {
   const options = parseOptions(argv)
   if (!options) {
@@ -143,12 +166,13 @@ async function main (argv: string[]): Promise<number> {
   if (busy > 1) log(`warning: load average ${busy.toFixed(2)} before the run; other work on this machine makes results noisy`)
   const work = makeTempDir('atenex-bench-')
   const loadgen = loadGenerator(options.loadgen, work)
-  if (options.workers !== undefined && options.workers > 1) log(`target c: serve --workers ${options.workers} on PostgreSQL, all workers on CPU ${PROXY_CPU}`)
+  const databaseUrl = await gatewayDatabase(options)
+  if (options.workers !== undefined && options.workers > 1) log(`target c: serve --workers ${options.workers}, all workers on CPU ${PROXY_CPU}`)
   const profileDir = options.profile ? join(RESULTS_DIR, `profile-${stamp}`) : undefined
 
   const upstream = await startUpstream()
   const secret = randomSecret()
-  const gatewayOptions = { profileDir, workers: options.workers, databaseUrl: options.databaseUrl, root: options.gatewayRoot }
+  const gatewayOptions = { profileDir, workers: options.workers, databaseUrl, root: options.gatewayRoot }
   const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log)
   log(`targets up (load generator: ${loadgen.name}): ${targets.map((t) => `${t.id}=${t.url}`).join(' ')}`)
   if (options.soakMinutes !== undefined && gateway) return runSoak(options, loadgen, gateway, stamp)

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
 import { findNginx, startNginx } from './nginx.js'
 import type { DemoCredentials } from '../src/db/demo-bootstrap.js'
-import { createBenchDatabase, DEFAULT_DATABASE_URL } from './postgres.js'
+import { createBenchDatabase } from './postgres.js'
 import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
@@ -92,9 +92,9 @@ export async function startPythonTarget (upstreamUrl: string, secret: string, to
 export interface GatewayOptions {
   /** Write a V8 CPU profile of the gateway into this folder when it exits. */
   readonly profileDir?: string | undefined
-  /** `serve --workers N` (N > 1) on a fresh PostgreSQL database; RSS sampling sums the workers. */
+  /** `serve --workers N` (N > 1; needs PostgreSQL); RSS sampling sums the workers. */
   readonly workers?: number | undefined
-  /** The PostgreSQL server (a user allowed to CREATE DATABASE) for `workers`. */
+  /** The PostgreSQL server (a user allowed to CREATE DATABASE); undefined runs the embedded PGlite. */
   readonly databaseUrl?: string | undefined
   /** Checkout whose gateway is built and run (default: this repository). */
   readonly root?: string | undefined
@@ -113,10 +113,10 @@ function buildGateway (root: string): string {
 }
 
 /**
- * The real gateway, full path: `node dist/src/cli/index.js serve` (built first) on a fresh embedded database,
- * run from its temp folder so no ./.env applies, logged in as the demo admin it prints on first start. With
- * `workers`, `serve --workers N` on a fresh PostgreSQL database seeded with the same demo admin, all pinned
- * to the proxy CPU (the cluster's cost on the same single core).
+ * The real gateway, full path: `node dist/src/cli/index.js serve` (built first), run from a temp folder so no
+ * ./.env applies. With `databaseUrl`, on a fresh PostgreSQL database seeded with the demo admin the embedded
+ * mode creates (as deployed); else on a fresh embedded database, logged in as the demo admin it prints. With
+ * `workers`, `serve --workers N`, all pinned to the proxy CPU (the cluster's cost on the same single core).
  */
 export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}): Promise<GatewayTarget> {
   const home = makeTempDir('atenex-bench-gateway-')
@@ -127,9 +127,9 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const cliArgs = ['serve']
   let database: Record<string, string> = { GATEWAY_DATA_DIR: join(home, 'pglite') }
   let seeded: DemoCredentials | undefined
-  if (options.workers !== undefined && options.workers > 1) {
-    cliArgs.push('--workers', String(options.workers))
-    const postgres = await createBenchDatabase(options.databaseUrl ?? DEFAULT_DATABASE_URL, secret)
+  if (options.workers !== undefined && options.workers > 1) cliArgs.push('--workers', String(options.workers))
+  if (options.databaseUrl !== undefined) {
+    const postgres = await createBenchDatabase(options.databaseUrl, secret)
     onCleanup(postgres.drop)
     database = postgres.env
     seeded = postgres.credentials
@@ -155,7 +155,7 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, 30_000, child)
   const token = await login(url, email, password)
-  return { id: 'c', label: seeded ? `${TARGET_LABELS.c} --workers ${options.workers ?? 1}` : TARGET_LABELS.c, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+  return { id: 'c', label: `${TARGET_LABELS.c}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
 }
 
 async function printedDemoAdmin (child: Child): Promise<DemoCredentials> {
