@@ -49,7 +49,6 @@ function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(GATEWAY_|OTEL_|PORT$|NODE_OPTIONS$)/i.test(name)) env[name] = value
   }
-  if (process.env.BENCH_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS
   return { ...env, ...extra }
 }
 
