@@ -9,13 +9,13 @@ import { openDatabase } from '../src/db/open.js'
 /** The local server of this machine kind (trust auth), tried when no URL is given. */
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 
-/** Whether `url` accepts a connection within 2 s (the reason when not). */
+/** Whether `url` accepts a connection within 2 s as a user who may create databases (the reason when not). */
 export async function postgresReachable (url: string): Promise<true | string> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
   try {
     await client.connect()
-    await client.query('SELECT 1')
-    return true
+    const { rows } = await client.query<{ allowed: boolean }>('SELECT rolcreatedb OR rolsuper AS allowed FROM pg_roles WHERE rolname = current_user')
+    return rows[0]?.allowed === true ? true : 'the user may not CREATE DATABASE'
   } catch (error) {
     return (error as Error).message
   } finally {
