@@ -14,11 +14,14 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { failureToAnswer, forward } from './forward.js'
 import type { RouteForwarder } from './route-forwarder.js'
 
-/** What the lane needs to relay a request on its own. */
-export interface Admission {
+interface Match {
   readonly forwarder: RouteForwarder
   /** The route template Fastify would report (the metrics label). */
   readonly template: string
+}
+
+/** What the lane needs to relay a request on its own. */
+export interface Admission extends Match {
   readonly identity: Identity
   readonly upstreamPath: string
 }
@@ -42,12 +45,6 @@ export interface ProxyLaneDeps {
   readonly log: Logger
   readonly maxUrlBytes: number
   readonly isClosing: () => boolean
-}
-
-interface Match {
-  readonly forwarder: RouteForwarder
-  /** The route template Fastify would report (the metrics label). */
-  readonly template: string
 }
 
 /**
