@@ -93,7 +93,7 @@ const NOT_RETURNED = new Set([
   'proxy-authenticate', 'x-request-id', 'x-process-time',
 ])
 
-export type GatewayResponseHeaders = Record<string, string | number | string[] | undefined>
+type GatewayResponseHeaders = Record<string, string | number | string[] | undefined>
 
 /** The response head for the client: the upstream's headers as above, then the gateway's own (`Vary` is merged). */
 export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>, gateway: GatewayResponseHeaders = {}): OutgoingHeaders {

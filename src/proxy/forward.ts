@@ -18,8 +18,6 @@ export interface UpstreamCall {
 }
 
 export interface ForwardOutcome {
-  /** From sending to the upstream's response head; undefined when none came. */
-  readonly upstreamLatencyMs: number | undefined
   /** The client left before its response was complete (the upstream call was aborted). */
   readonly clientGone: boolean
 }
@@ -39,7 +37,7 @@ export function forward (
   done: (error: Error | null, outcome: ForwardOutcome) => void,
   onClose?: (finished: boolean) => void
 ): void {
-  // undici accepts an EventEmitter as the abort signal: far cheaper per request than an AbortController.
+  // undici accepts an EventEmitter as the abort signal; creating an AbortController per request showed in the profile.
   const abort = new EventEmitter()
   let clientGone = false
   // One listener for the whole ending (a listener per concern showed in the profile).
@@ -52,7 +50,6 @@ export function forward (
     onClose?.(finished)
   })
   const started = performance.now()
-  let upstreamLatencyMs: number | undefined
   call.pool.stream({
     method: call.method as Dispatcher.HttpMethod,
     path: call.path,
@@ -62,10 +59,9 @@ export function forward (
     headersTimeout: call.timeoutMs,
     bodyTimeout: call.timeoutMs,
   }, ({ statusCode, headers }) => {
-    upstreamLatencyMs = performance.now() - started
-    writeHead(statusCode, headers, upstreamLatencyMs)
+    writeHead(statusCode, headers, performance.now() - started)
     return res
-  }, (error) => done(error, { upstreamLatencyMs, clientGone }))
+  }, (error) => done(error, { clientGone }))
 }
 
 /**

@@ -13,8 +13,8 @@ export interface LimitPolicy {
   readonly failOpen: boolean
 }
 
-export const tooManyRequests = (retryAfterSeconds: number): GatewayError =>
-  new GatewayError('RATE_LIMITED', 429, 'Too many requests.', { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } })
+export const tooManyRequests = (retryAfterSeconds: number, headers: Record<string, string> = {}): GatewayError =>
+  new GatewayError('RATE_LIMITED', 429, 'Too many requests.', { headers: { ...headers, 'retry-after': String(Math.max(1, retryAfterSeconds)) } })
 
 export const limitsUnavailable = (): GatewayError =>
   new GatewayError('SERVICE_UNAVAILABLE', 503, 'Rate limiting is unavailable; try again shortly.', { headers: { 'retry-after': '5' } })
@@ -73,15 +73,10 @@ export class LimitCounter {
 
 /**
  * A set of limits counted together (a route's per-user and per-company budgets): the draft-10 headers of
- * all, or the refusal of any. Built once per route; counting allocates little, and with the in-memory
- * store calls back before returning.
+ * all, or the refusal of any. With the in-memory store it calls back before returning.
  */
 export class LimitSet {
-  readonly #policyHeader: string
-
-  constructor (private readonly counters: readonly LimitCounter[]) {
-    this.#policyHeader = rateLimitHeaders(counters.map(({ policy }) => ({ policy: policy.name, quota: policy.max, windowSeconds: Math.ceil(policy.windowMs / 1000), remaining: 0, resetSeconds: 0, exceeded: false })))['ratelimit-policy']
-  }
+  constructor (private readonly counters: readonly LimitCounter[]) {}
 
   /** `keys[i]` is counted against the i-th limit. */
   count (keys: readonly string[], callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
@@ -92,26 +87,18 @@ export class LimitSet {
       (this.counters[index] as LimitCounter).count(keys[index] as string, (error, state) => {
         if (error) failed ??= error
         states[index] = state
-        if (--pending === 0) this.#settle(states, failed, callback)
+        if (--pending === 0) settle(states, failed, callback)
       })
     }
   }
-
-  #settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
-    if (failed) return callback(failed, undefined)
-    const counted = states.filter((state): state is LimitState => state !== undefined)
-    if (counted.length === 0) return callback(undefined, undefined)
-    // A limit that failed open is left out of the headers, so the constant policy header only fits when all counted.
-    const headers = counted.length === states.length
-      ? { 'ratelimit-policy': this.#policyHeader, ratelimit: rateLimitHeaders(counted).ratelimit }
-      : rateLimitHeaders(counted)
-    callback(refusal(counted), headers)
-  }
 }
 
-function refusal (states: readonly LimitState[]): GatewayError | undefined {
-  const exceeded = states.filter((state) => state.exceeded)
-  if (exceeded.length === 0) return undefined
-  const error = tooManyRequests(Math.max(...exceeded.map((state) => state.resetSeconds)))
-  return new GatewayError(error.code, error.statusCode, error.detail, { headers: { ...rateLimitHeaders(states), ...error.headers } })
+/** The headers of the limits counted (one that failed open is left out), and the 429 when one is exceeded. */
+function settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+  if (failed) return callback(failed, undefined)
+  const counted = states.filter((state): state is LimitState => state !== undefined)
+  if (counted.length === 0) return callback(undefined, undefined)
+  const headers = rateLimitHeaders(counted)
+  const exceeded = counted.filter((state) => state.exceeded)
+  callback(exceeded.length > 0 ? tooManyRequests(Math.max(...exceeded.map((state) => state.resetSeconds)), headers) : undefined, headers)
 }
