@@ -86,16 +86,30 @@ describe('forwarded headers (pure)', () => {
   })
 
   test('hop-by-hop and Connection-nominated response headers are not returned; CORS stays the gateway\'s', () => {
-    const out = clientResponseHeaders({
-      connection: 'close, x-internal',
-      'x-internal': '1',
-      'keep-alive': 'timeout=5',
-      'transfer-encoding': 'chunked',
-      'access-control-allow-origin': '*',
-      'content-type': 'text/plain',
-      'set-cookie': ['a=1', 'b=2'],
-    })
-    assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] })
+    const raw = [
+      'Connection', 'close, x-internal',
+      'X-Internal', '1',
+      'Keep-Alive', 'timeout=5',
+      'Transfer-Encoding', 'chunked',
+      'Access-Control-Allow-Origin', '*',
+      'Content-Type', 'text/plain',
+      'Set-Cookie', 'a=1',
+      'Set-Cookie', 'b=2',
+    ].map((field) => Buffer.from(field, 'latin1'))
+    assert.deepEqual(clientResponseHeaders(raw), ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'])
+  })
+
+  test('the gateway\'s headers follow the upstream\'s; Vary fields are merged into one, each name once', () => {
+    const raw = ['vary', 'Accept-Encoding', 'X-Request-ID', 'upstream-id', 'Vary', 'origin, Accept'].map((field) => Buffer.from(field))
+    assert.deepEqual(clientResponseHeaders(raw, { vary: 'Origin', 'x-request-id': 'ours', 'x-count': 3, skipped: undefined }),
+      ['vary', 'Accept-Encoding, origin, Accept', 'x-request-id', 'ours', 'x-count', '3'])
+    assert.deepEqual(clientResponseHeaders([], { vary: 'Origin' }), ['vary', 'Origin'])
+  })
+
+  test('header bytes are relayed as they came (latin1 in, latin1 out)', () => {
+    const value = Buffer.from('attachment; filename="caf\u00e9.txt"', 'utf8')
+    const [, relayed] = clientResponseHeaders([Buffer.from('content-disposition'), value])
+    assert.deepEqual(Buffer.from(relayed ?? '', 'latin1'), value)
   })
 })
 

@@ -95,29 +95,59 @@ const NOT_RETURNED = new Set([
 
 type GatewayResponseHeaders = Record<string, string | number | string[] | undefined>
 
-/** The response head for the client: the upstream's headers as above, then the gateway's own (`Vary` is merged). */
-export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>, gateway: GatewayResponseHeaders = {}): OutgoingHeaders {
-  const nominated = connectionNominated(upstream.connection)
-  const out: OutgoingHeaders = {}
-  for (const name in upstream) {
-    const value = upstream[name]
-    if (value === undefined || NOT_RETURNED.has(name) || name.startsWith('access-control-')) continue
-    if (nominated?.has(name)) continue
-    out[name] = value
+/**
+ * The response head for the client, as the flat name/value list `writeHead` takes: the upstream's raw headers
+ * (bytes kept as they came: latin1 in, latin1 out) as above, then the gateway's own (`Vary` is merged).
+ */
+export function clientResponseHeaders (upstream: readonly (Buffer | string)[], gateway: GatewayResponseHeaders = {}): string[] {
+  const out: string[] = []
+  let connection: string | undefined
+  for (let i = 0; i < upstream.length; i += 2) {
+    const name = upstream[i]?.toString('latin1') ?? ''
+    const lower = name.toLowerCase()
+    const value = upstream[i + 1]?.toString('latin1') ?? ''
+    if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`
+    if (NOT_RETURNED.has(lower) || lower.startsWith('access-control-')) continue
+    out.push(name, value)
   }
+  const nominated = connectionNominated(connection)
+  if (nominated) removeNominated(out, nominated)
   for (const name in gateway) {
     const value = gateway[name]
     if (value === undefined) continue
-    const existing = out[name]
-    out[name] = name === 'vary' && existing !== undefined ? mergedVary(existing, String(value)) : (typeof value === 'number' ? String(value) : value)
+    if (name === 'vary') {
+      mergeVary(out, String(value))
+      continue
+    }
+    if (Array.isArray(value)) for (const item of value) out.push(name, item)
+    else out.push(name, typeof value === 'number' ? String(value) : value)
   }
   return out
 }
 
-function mergedVary (upstream: string | string[], ours: string): string {
-  const names = (Array.isArray(upstream) ? upstream.join(',') : upstream).split(',').map((name) => name.trim()).filter(Boolean)
-  for (const name of ours.split(',').map((part) => part.trim())) {
-    if (!names.some((existing) => existing.toLowerCase() === name.toLowerCase())) names.push(name)
+function removeNominated (headers: string[], nominated: ReadonlySet<string>): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (nominated.has((headers[i] as string).toLowerCase())) headers.splice(i, 2)
   }
-  return names.join(', ')
+}
+
+/** Our Vary names folded into the upstream's Vary field(s), if any, each name once. */
+function mergeVary (headers: string[], ours: string): void {
+  const names: string[] = []
+  let first = -1
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if ((headers[i] as string).toLowerCase() !== 'vary') continue
+    names.unshift(...(headers[i + 1] as string).split(','))
+    if (first !== -1) headers.splice(first, 2)
+    first = i
+  }
+  if (first === -1) {
+    headers.push('vary', ours)
+    return
+  }
+  const merged = names.map((name) => name.trim()).filter(Boolean)
+  for (const name of ours.split(',').map((part) => part.trim())) {
+    if (!merged.some((existing) => existing.toLowerCase() === name.toLowerCase())) merged.push(name)
+  }
+  headers[first + 1] = merged.join(', ')
 }

@@ -165,14 +165,18 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
         requestId, clientIp, protocol: deps.client.protocol(req), traceparent: trace.traceparent, identity, forwardCredentials: false,
       }))
       forwarding = true
-      const send = (): void => forward(call, res, (statusCode, headers, latencyMs) => {
-        upstream = { name: route.name, latencyMs }
-        gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
-        res.writeHead(statusCode, clientResponseHeaders(headers, gatewayHeaders))
-      }, (error, outcome) => {
-        const answer = error ? failureToAnswer(error, outcome, req, res, deps.log.child(bindings()), route.name) : undefined
-        if (answer) refuse(answer)
-      }, ended)
+      const send = (): void => forward(call, res, {
+        head (statusCode, rawHeaders, latencyMs) {
+          upstream = { name: route.name, latencyMs }
+          gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
+          res.writeHead(statusCode, clientResponseHeaders(rawHeaders, gatewayHeaders))
+        },
+        settled (error, outcome) {
+          const answer = error ? failureToAnswer(error, outcome, req, res, deps.log.child(bindings()), route.name) : undefined
+          if (answer) refuse(answer)
+        },
+        closed: ended,
+      })
       if (trace.context) otelContext.with(trace.context, send)
       else send()
     })

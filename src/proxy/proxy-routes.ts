@@ -37,19 +37,22 @@ function proxyHandler (forwarder: RouteForwarder) {
     }))
 
     await new Promise<void>((resolve, reject) => {
-      const send = (): void => forward(call, reply.raw, (statusCode, headers, latencyMs) => {
-        request.upstream = { name: route.name, latencyMs }
-        // The head is written here, so Fastify's onSend never runs: the gateway's headers are added now.
-        reply.hijack()
-        reply.raw.writeHead(statusCode, clientResponseHeaders(headers, {
-          ...reply.getHeaders(), 'x-request-id': request.id, 'x-process-time': processTime(reply.elapsedTime),
-        }))
-      }, (error, outcome) => {
-        const answer = error ? failureToAnswer(error, outcome, request.raw, reply.raw, request.log, route.name) : undefined
-        if (answer) return reject(answer)
-        // A client gone before the head: 499 for the logs and metrics (nothing reaches it).
-        if (!reply.raw.headersSent) reply.code(499).send()
-        resolve()
+      const send = (): void => forward(call, reply.raw, {
+        head (statusCode, rawHeaders, latencyMs) {
+          request.upstream = { name: route.name, latencyMs }
+          // The head is written here, so Fastify's onSend never runs: the gateway's headers are added now.
+          reply.hijack()
+          reply.raw.writeHead(statusCode, clientResponseHeaders(rawHeaders, {
+            ...reply.getHeaders(), 'x-request-id': request.id, 'x-process-time': processTime(reply.elapsedTime),
+          }))
+        },
+        settled (error, outcome) {
+          const answer = error ? failureToAnswer(error, outcome, request.raw, reply.raw, request.log, route.name) : undefined
+          if (answer) return reject(answer)
+          // A client gone before the head: 499 for the logs and metrics (nothing reaches it).
+          if (!reply.raw.headersSent) reply.code(499).send()
+          resolve()
+        },
       })
       // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
       if (trace?.context) otelContext.with(trace.context, send)
