@@ -1,8 +1,9 @@
 import cluster from 'node:cluster'
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client'
 import { GatewayError } from '../errors.js'
+import { SeriesHistogram } from './series-histogram.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180]
@@ -13,11 +14,11 @@ const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  */
 export class GatewayMetrics {
   readonly registry = new Registry()
-  readonly requests = new Histogram({
+  readonly requests = new SeriesHistogram({
     name: 'gateway_http_request_duration_seconds', help: 'Requests handled by the gateway, by route template, method and status', labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
   })
 
-  readonly upstream = new Histogram({
+  readonly upstream = new SeriesHistogram({
     name: 'gateway_upstream_response_seconds', help: 'Time to the upstream\'s response headers, by upstream and status', labelNames: ['upstream', 'status'], buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
   })
 
@@ -38,8 +39,8 @@ export class GatewayMetrics {
 
   /** One answered request: its route template (never the raw path), method and status, and the upstream's share. */
   observe (route: string, method: string, status: number, elapsedMs: number, upstream: { name: string, latencyMs: number } | null): void {
-    this.requests.observe({ route, method, status }, elapsedMs / 1000)
-    if (upstream) this.upstream.observe({ upstream: upstream.name, status }, upstream.latencyMs / 1000)
+    this.requests.record(elapsedMs / 1000, route, method, status)
+    if (upstream) this.upstream.record(upstream.latencyMs / 1000, upstream.name, status)
   }
 
   /** Tallies of the gateway's own refusals and upstream failures. */
