@@ -6,12 +6,13 @@ import { logGatewayError, writeGatewayError, type GatewayError } from '../errors
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { requestIdFor } from '../observability/request-id.js'
 import { ACCESS_LOG_MESSAGE, accessLogFields, CLIENT_GONE_MESSAGE, pathOf, processTime } from '../observability/request-log.js'
-import { startTrace, type RequestTracing } from '../observability/tracing.js'
+import { startTrace, type RequestTrace, type RequestTracing } from '../observability/tracing.js'
 import type { ClientAddress } from '../server/client-address.js'
+import type { ConcurrencyLimiter } from '../traffic/concurrency.js'
 import type { RouteLimits } from '../traffic/policies.js'
 import { tooManyRequests } from '../traffic/rate-limits.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
-import { failureToAnswer, forward } from './forward.js'
+import { failureToAnswer, forward, type ForwardEvents, type ForwardOutcome } from './forward.js'
 import type { RouteForwarder } from './route-forwarder.js'
 
 interface Match {
@@ -74,7 +75,6 @@ function routeMatcher (forwarders: readonly RouteForwarder[], method: string): (
 export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
   const matchers = new Map<string, (path: string) => Match | undefined>()
   const limits = new Map(deps.forwarders.map((forwarder) => [forwarder, deps.limitsFor(forwarder)]))
-  const accessLog = deps.log.isLevelEnabled('info')
 
   function admit (req: IncomingMessage): Admission | undefined {
     const method = req.method ?? ''
@@ -105,82 +105,128 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
     return { forwarder: match.forwarder, template: match.template, identity, upstreamPath }
   }
 
+  const shared: LaneShared = { deps, accessLog: deps.log.isLevelEnabled('info') }
+
   function take (req: IncomingMessage, res: ServerResponse): boolean {
     const admission = admit(req)
     if (!admission) return false
-    relay(req, res, admission)
+    new LaneRelay(shared, req, res, admission).start(limits.get(admission.forwarder) as RouteLimits)
     return true
   }
 
-  function relay (req: IncomingMessage, res: ServerResponse, { forwarder, template, identity, upstreamPath }: Admission): void {
-    const started = performance.now()
-    const route = forwarder.route
-    const requestId = requestIdFor(req)
-    const trace = startTrace(deps.tracing, req)
-    const clientIp = deps.client.ip(req)
-    const method = req.method ?? 'GET'
-    const url = req.url ?? ''
-    const gatewayHeaders: Record<string, string> = deps.cors(req.headers.origin)
-    gatewayHeaders['x-request-id'] = requestId
-    let upstream: { name: string, latencyMs: number } | null = null
+  return { admit, take }
+}
 
-    const bindings = (): Record<string, string> => ({ request_id: requestId, trace_id: trace.traceId })
-    let release: (() => void) | undefined
-    // Called once, when the response closes: 'close' follows 'finish' for an answered request, and comes alone for one the client left.
-    const ended = (finished: boolean): void => {
-      release?.()
-      if (!finished) {
-        deps.log.info({ ...bindings(), method, path: pathOf(url), user_id: identity.userId, upstream: upstream?.name }, CLIENT_GONE_MESSAGE)
-        return
+interface LaneShared {
+  readonly deps: ProxyLaneDeps
+  /** The level is fixed at startup: below INFO the access line is not even built. */
+  readonly accessLog: boolean
+}
+
+/**
+ * One request relayed by the lane, from counting it to its response's close. Its state lives in one object
+ * whose methods are the forwarder's events (a closure per step cost allocations on every request).
+ */
+class LaneRelay implements ForwardEvents {
+  readonly #started = performance.now()
+  readonly #shared: LaneShared
+  readonly #req: IncomingMessage
+  readonly #res: ServerResponse
+  readonly #admission: Admission
+  readonly #requestId: string
+  readonly #trace: RequestTrace
+  readonly #clientIp: string
+  readonly #gatewayHeaders: Record<string, string>
+  #upstream: { name: string, latencyMs: number } | null = null
+  #concurrency: ConcurrencyLimiter | undefined
+  #forwarding = false
+
+  constructor (shared: LaneShared, req: IncomingMessage, res: ServerResponse, admission: Admission) {
+    const { deps } = shared
+    this.#shared = shared
+    this.#req = req
+    this.#res = res
+    this.#admission = admission
+    this.#requestId = requestIdFor(req)
+    this.#trace = startTrace(deps.tracing, req)
+    this.#clientIp = deps.client.ip(req)
+    this.#gatewayHeaders = deps.cors(req.headers.origin)
+    this.#gatewayHeaders['x-request-id'] = this.#requestId
+  }
+
+  start (limits: RouteLimits): void {
+    limits.count(this.#admission.identity, this.#clientIp, (limited, rateLimitHeaders) => {
+      if (limited) return this.#refuse(limited)
+      if (rateLimitHeaders) Object.assign(this.#gatewayHeaders, rateLimitHeaders)
+      const company = this.#admission.identity.companyId
+      if (limits.concurrency && company) {
+        if (!limits.concurrency.tryAcquire(company)) return this.#refuse(tooManyRequests(1))
+        this.#concurrency = limits.concurrency
       }
-      const elapsedMs = performance.now() - started
-      deps.metrics.observe(template, method, res.statusCode, elapsedMs, upstream)
-      if (accessLog) deps.log.info({ ...bindings(), ...accessLogFields(method, url, res.statusCode, elapsedMs, identity, upstream) }, ACCESS_LOG_MESSAGE)
-      if (deps.tracing.enabled) {
-        deps.tracing.end(trace, { method, route: template, status: res.statusCode, upstream: upstream?.name, companyId: identity.companyId })
-      }
-    }
-    let forwarding = false
-
-    const refuse = (error: GatewayError): void => {
-      if (!forwarding) res.once('close', () => ended(res.writableFinished))
-      deps.metrics.countError(error, template, route.name)
-      logGatewayError(deps.log, error, bindings())
-      gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
-      writeGatewayError(res, error, gatewayHeaders)
-    }
-
-    const routeLimits = limits.get(forwarder) as RouteLimits
-    routeLimits.count(identity, clientIp, (limited, rateLimitHeaders) => {
-      if (limited) return refuse(limited)
-      if (rateLimitHeaders) Object.assign(gatewayHeaders, rateLimitHeaders)
-      const company = identity.companyId
-      if (routeLimits.concurrency && company) {
-        if (!routeLimits.concurrency.tryAcquire(company)) return refuse(tooManyRequests(1))
-        const concurrency = routeLimits.concurrency
-        release = () => concurrency.release(company)
-      }
-
-      const call = forwarder.call(req, upstreamPath, upstreamRequestHeaders(req.headers, {
-        requestId, clientIp, protocol: deps.client.protocol(req), traceparent: trace.traceparent, identity, forwardCredentials: false,
-      }))
-      forwarding = true
-      const send = (): void => forward(call, res, {
-        head (statusCode, rawHeaders, latencyMs) {
-          upstream = { name: route.name, latencyMs }
-          gatewayHeaders['x-process-time'] = processTime(performance.now() - started)
-          res.writeHead(statusCode, clientResponseHeaders(rawHeaders, gatewayHeaders))
-        },
-        settled (error, outcome) {
-          const answer = error ? failureToAnswer(error, outcome, req, res, deps.log.child(bindings()), route.name) : undefined
-          if (answer) refuse(answer)
-        },
-        closed: ended,
-      })
-      if (trace.context) otelContext.with(trace.context, send)
-      else send()
+      this.#forward()
     })
   }
 
-  return { admit, take }
+  #forward (): void {
+    const { deps } = this.#shared
+    const req = this.#req
+    const { forwarder, identity, upstreamPath } = this.#admission
+    const call = forwarder.call(req, upstreamPath, upstreamRequestHeaders(req.headers, {
+      requestId: this.#requestId, clientIp: this.#clientIp, protocol: deps.client.protocol(req), traceparent: this.#trace.traceparent, identity, forwardCredentials: false,
+    }))
+    this.#forwarding = true
+    const context = this.#trace.context
+    // With OpenTelemetry, the upstream call runs in the server span's context: undici's instrumentation makes it a child.
+    if (context) otelContext.with(context, () => forward(call, this.#res, this))
+    else forward(call, this.#res, this)
+  }
+
+  head (statusCode: number, rawHeaders: readonly Buffer[], latencyMs: number): void {
+    this.#upstream = { name: this.#admission.forwarder.route.name, latencyMs }
+    this.#gatewayHeaders['x-process-time'] = processTime(performance.now() - this.#started)
+    this.#res.writeHead(statusCode, clientResponseHeaders(rawHeaders, this.#gatewayHeaders))
+  }
+
+  settled (error: Error | null, outcome: ForwardOutcome): void {
+    if (!error) return
+    const answer = failureToAnswer(error, outcome, this.#req, this.#res, this.#shared.deps.log.child(this.#bindings()), this.#admission.forwarder.route.name)
+    if (answer) this.#refuse(answer)
+  }
+
+  /** Called once, when the response closes: 'close' follows 'finish' for an answered request, and comes alone for one the client left. */
+  closed (finished: boolean): void {
+    const { deps, accessLog } = this.#shared
+    const { template, identity } = this.#admission
+    const req = this.#req
+    const method = req.method ?? 'GET'
+    const url = req.url ?? ''
+    const upstream = this.#upstream
+    const company = identity.companyId
+    if (this.#concurrency && company) this.#concurrency.release(company)
+    if (!finished) {
+      deps.log.info({ ...this.#bindings(), method, path: pathOf(url), user_id: identity.userId, upstream: upstream?.name }, CLIENT_GONE_MESSAGE)
+      return
+    }
+    const status = this.#res.statusCode
+    const elapsedMs = performance.now() - this.#started
+    deps.metrics.observe(template, method, status, elapsedMs, upstream)
+    if (accessLog) deps.log.info({ ...this.#bindings(), ...accessLogFields(method, url, status, elapsedMs, identity, upstream) }, ACCESS_LOG_MESSAGE)
+    if (deps.tracing.enabled) {
+      deps.tracing.end(this.#trace, { method, route: template, status, upstream: upstream?.name, companyId: company })
+    }
+  }
+
+  #refuse (error: GatewayError): void {
+    const { deps } = this.#shared
+    const res = this.#res
+    if (!this.#forwarding) res.once('close', () => this.closed(res.writableFinished))
+    deps.metrics.countError(error, this.#admission.template, this.#admission.forwarder.route.name)
+    logGatewayError(deps.log, error, this.#bindings())
+    this.#gatewayHeaders['x-process-time'] = processTime(performance.now() - this.#started)
+    writeGatewayError(res, error, this.#gatewayHeaders)
+  }
+
+  #bindings (): Record<string, string> {
+    return { request_id: this.#requestId, trace_id: this.#trace.traceId }
+  }
 }
