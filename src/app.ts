@@ -112,7 +112,7 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   refreshTokens?.startCleanup((error) => app.log.warn({ err: error }, 'refresh token cleanup failed'))
   const userCache = new UserStatusCache(usersRepository(db), config.userCacheTtlMs)
   await userCache.subscribe(db)
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : undefined
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
   const health = new Health()
   const pools = new UpstreamPools(config.httpClient)
   health.addCheck('database_connection', () => db.ping())
