@@ -99,10 +99,10 @@ describe('forwarded headers (pure)', () => {
     assert.deepEqual(clientResponseHeaders(raw), ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'])
   })
 
-  test('the gateway\'s headers follow the upstream\'s; Vary fields are merged into one, each name once', () => {
-    const raw = ['vary', 'Accept-Encoding', 'X-Request-ID', 'upstream-id', 'Vary', 'origin, Accept'].map((field) => Buffer.from(field))
-    assert.deepEqual(clientResponseHeaders(raw, { vary: 'Origin', 'x-request-id': 'ours', 'x-count': 3, skipped: undefined }),
-      ['vary', 'Accept-Encoding, origin, Accept', 'x-request-id', 'ours', 'x-count', '3'])
+  test('the gateway\'s headers replace the upstream\'s of the same name; Vary fields are merged into one, each name once', () => {
+    const raw = ['vary', 'Accept-Encoding', 'X-Request-ID', 'upstream-id', 'RateLimit', 'upstream', 'Vary', 'origin, Accept'].map((field) => Buffer.from(field))
+    assert.deepEqual(clientResponseHeaders(raw, { vary: 'Origin', 'x-request-id': 'ours', ratelimit: '"user";r=5;t=60', 'x-count': 3, skipped: undefined }),
+      ['vary', 'Accept-Encoding, origin, Accept', 'x-request-id', 'ours', 'ratelimit', '"user";r=5;t=60', 'x-count', '3'])
     assert.deepEqual(clientResponseHeaders([], { vary: 'Origin' }), ['vary', 'Origin'])
   })
 

@@ -97,7 +97,8 @@ type GatewayResponseHeaders = Record<string, string | number | string[] | undefi
 
 /**
  * The response head for the client, as the flat name/value list `writeHead` takes: the upstream's raw headers
- * (bytes kept as they came: latin1 in, latin1 out) as above, then the gateway's own (`Vary` is merged).
+ * (bytes kept as they came: latin1 in, latin1 out) as above, then the gateway's own, which replace any the
+ * upstream sent under the same name (`Vary` is merged instead). The gateway's names are lower-case.
  */
 export function clientResponseHeaders (upstream: readonly (Buffer | string)[], gateway: GatewayResponseHeaders = {}): string[] {
   const out: string[] = []
@@ -108,6 +109,7 @@ export function clientResponseHeaders (upstream: readonly (Buffer | string)[], g
     const value = upstream[i + 1]?.toString('latin1') ?? ''
     if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`
     if (NOT_RETURNED.has(lower) || lower.startsWith('access-control-')) continue
+    if (lower !== 'vary' && Object.hasOwn(gateway, lower) && gateway[lower] !== undefined) continue
     out.push(name, value)
   }
   const nominated = connectionNominated(connection)
