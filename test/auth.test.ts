@@ -7,13 +7,11 @@ import { backends } from './helpers/databases.js'
 import { signToken, startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
-import { postJson } from './helpers/http.js'
+import { postJson as post } from './helpers/http.js'
 
 /** A real passlib 1.7.4 hash (`CryptContext(schemes=["bcrypt"]).hash("passlib-Secret-123")`), as the seeds stored them. */
 const PASSLIB_HASH = '$2b$12$683fp3csq9BHt1H0JRbTRO1GA4YbArZQLBPGNxaVNIjF1tqDwumoW'
 const PASSLIB_PASSWORD = 'passlib-Secret-123'
-
-const post = postJson
 
 for (const { backend, skip } of await backends()) {
   describe(`authentication and tenancy [${backend}]`, { skip }, () => {

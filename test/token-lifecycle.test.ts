@@ -6,9 +6,7 @@ import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { signingKey, signWith, startJwksServer, type JwksServer, type SigningKey } from './helpers/jwks-server.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
-import { postJson } from './helpers/http.js'
-
-const post = postJson
+import { postJson as post } from './helpers/http.js'
 
 for (const { backend, skip } of await backends()) {
   describe(`refresh tokens [${backend}]`, { skip }, () => {

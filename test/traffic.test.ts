@@ -7,12 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket, { WebSocketServer } from 'ws'
 import { signToken, startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { echo, startUpstream, type StandInUpstream } from './helpers/upstream.js'
-import { postJson } from './helpers/http.js'
+import { postJson as post } from './helpers/http.js'
 
 const DRAFT10_POLICY = /^"[a-z-]+";q=\d+;w=\d+(, "[a-z-]+";q=\d+;w=\d+)*$/
 const DRAFT10_LIMIT = /^"[a-z-]+";r=\d+;t=\d+(, "[a-z-]+";r=\d+;t=\d+)*$/
-
-const post = postJson
 
 describe('rate limits and concurrency (in memory)', () => {
   let gateway: TestGateway

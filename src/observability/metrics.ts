@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client'
 import { GatewayError } from '../errors.js'
+import type { UpstreamTiming } from './request-log.js'
 import { SeriesHistogram } from './series-histogram.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
@@ -38,7 +39,7 @@ export class GatewayMetrics {
   }
 
   /** One answered request: its route template (never the raw path), method and status, and the upstream's share. */
-  observe (route: string, method: string, status: number, elapsedMs: number, upstream: { name: string, latencyMs: number } | null): void {
+  observe (route: string, method: string, status: number, elapsedMs: number, upstream: UpstreamTiming | null): void {
     this.requests.record(elapsedMs / 1000, route, method, status)
     if (upstream) this.upstream.record(upstream.latencyMs / 1000, upstream.name, status)
   }

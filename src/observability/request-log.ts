@@ -3,10 +3,16 @@ import type { Logger } from 'pino'
 import type { Identity } from '../auth/identity.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
+/** Which upstream served a request, and how long it took to answer (its response head). */
+export interface UpstreamTiming {
+  readonly name: string
+  readonly latencyMs: number
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Filled by the proxy: which upstream served the request and how long it took to answer. */
-    upstream: { name: string, latencyMs: number } | null
+    upstream: UpstreamTiming | null
   }
 }
 
@@ -62,7 +68,7 @@ export const ACCESS_LOG_MESSAGE = 'request completed'
 export const CLIENT_GONE_MESSAGE = 'client closed the connection before the response completed'
 
 /** The access-log line's fields (the query string left out). */
-export function accessLogFields (method: string, url: string, status: number, elapsedMs: number, identity: Identity | null, upstream: { name: string, latencyMs: number } | null) {
+export function accessLogFields (method: string, url: string, status: number, elapsedMs: number, identity: Identity | null, upstream: UpstreamTiming | null) {
   return {
     method,
     path: pathOf(url),

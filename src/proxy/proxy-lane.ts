@@ -5,7 +5,7 @@ import type { Identity } from '../auth/identity.js'
 import { logGatewayError, writeGatewayError, type GatewayError } from '../errors.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { requestIdFor } from '../observability/request-id.js'
-import { ACCESS_LOG_MESSAGE, accessLogFields, CLIENT_GONE_MESSAGE, pathOf, processTime } from '../observability/request-log.js'
+import { ACCESS_LOG_MESSAGE, accessLogFields, CLIENT_GONE_MESSAGE, pathOf, processTime, type UpstreamTiming } from '../observability/request-log.js'
 import { startTrace, type RequestTrace, type RequestTracing } from '../observability/tracing.js'
 import type { ClientAddress } from '../server/client-address.js'
 import type { ConcurrencyLimiter } from '../traffic/concurrency.js'
@@ -137,7 +137,7 @@ class LaneRelay implements ForwardEvents {
   readonly #trace: RequestTrace
   readonly #clientIp: string
   readonly #gatewayHeaders: Record<string, string>
-  #upstream: { name: string, latencyMs: number } | null = null
+  #upstream: UpstreamTiming | null = null
   #concurrency: ConcurrencyLimiter | undefined
   #forwarding = false
 

@@ -2,10 +2,9 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Identity } from '../auth/identity.js'
-import type { GatewayError } from '../errors.js'
 import type { ProxyRoute } from '../proxy/route-table.js'
 import { ConcurrencyLimiter } from './concurrency.js'
-import { LimitCounter, LimitSet, limitStore, tooManyRequests, type LimitPolicy } from './rate-limits.js'
+import { LimitCounter, LimitSet, limitStore, tooManyRequests, type LimitPolicy, type LimitsCallback } from './rate-limits.js'
 
 const MINUTE_MS = 60_000
 
@@ -23,7 +22,7 @@ export interface RouteLimits {
    * Counts one request against the per-user and per-company budgets and calls back with the draft-10
    * headers to send, or the error to answer with. Synchronous with the in-memory store.
    */
-  count (identity: Identity | null, clientIp: string, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void
+  count (identity: Identity | null, clientIp: string, callback: LimitsCallback): void
   /** The per-company cap on requests in flight, where the route sets one. */
   readonly concurrency: ConcurrencyLimiter | undefined
 }
@@ -38,7 +37,7 @@ export interface TrafficPolicies {
 }
 
 /** Runs `count` in a Fastify hook: headers on the reply, refusals thrown to the error handler. */
-function asHook (count: (request: FastifyRequest, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void) => void): Hook {
+function asHook (count: (request: FastifyRequest, callback: LimitsCallback) => void): Hook {
   return async (request, reply) => new Promise((resolve, reject) => {
     count(request, (error, headers) => {
       if (error) return reject(error)
@@ -82,7 +81,11 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
   }
 
   const concurrency = new Map<number, ConcurrencyLimiter>()
+  const byRoute = new Map<ProxyRoute, RouteLimits>()
+  // One RouteLimits per route, whichever way a request reaches it (Fastify's hooks or the proxy lane).
   const routeLimits = (route: ProxyRoute): RouteLimits => {
+    const known = byRoute.get(route)
+    if (known) return known
     const failOpen = route.rateLimitFailOpen ?? limits.failOpen
     // Routes on the defaults share one budget per user and company; a route with its own limits has its own.
     const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
@@ -94,10 +97,12 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
       limiter = concurrency.get(route.maxConcurrentPerCompany) ?? new ConcurrencyLimiter(route.maxConcurrentPerCompany)
       concurrency.set(route.maxConcurrentPerCompany, limiter)
     }
-    return {
+    const limitsOfRoute: RouteLimits = {
       count: (identity, clientIp, callback) => both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
       concurrency: limiter,
     }
+    byRoute.set(route, limitsOfRoute)
+    return limitsOfRoute
   }
 
   return {

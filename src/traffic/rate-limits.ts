@@ -71,6 +71,9 @@ export class LimitCounter {
   }
 }
 
+/** What counting a set of limits gives: the error to answer with, or the draft-10 headers to send (none when every limit failed open). */
+export type LimitsCallback = (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void
+
 /**
  * A set of limits counted together (a route's per-user and per-company budgets): the draft-10 headers of
  * all, or the refusal of any. With the in-memory store it calls back before returning.
@@ -79,7 +82,7 @@ export class LimitSet {
   constructor (private readonly counters: readonly LimitCounter[]) {}
 
   /** `keys[i]` is counted against the i-th limit. */
-  count (keys: readonly string[], callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+  count (keys: readonly string[], callback: LimitsCallback): void {
     const states: (LimitState | undefined)[] = new Array(this.counters.length)
     let pending = this.counters.length
     let failed: GatewayError | undefined
@@ -94,7 +97,7 @@ export class LimitSet {
 }
 
 /** The headers of the limits counted (one that failed open is left out), and the 429 when one is exceeded. */
-function settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: (error: GatewayError | undefined, headers: Record<string, string> | undefined) => void): void {
+function settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: LimitsCallback): void {
   if (failed) return callback(failed, undefined)
   const counted = states.filter((state): state is LimitState => state !== undefined)
   if (counted.length === 0) return callback(undefined, undefined)
