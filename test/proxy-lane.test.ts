@@ -144,5 +144,11 @@ describe('proxy lane and Fastify\'s routes answer alike', () => {
     assert.equal(lane.status, 429)
     assert.deepEqual([lane.status, stable(lane.headers), lane.body], [fastify.status, stable(fastify.headers), fastify.body])
     assert.equal(lane.headers['access-control-allow-origin'], undefined)
+
+    // The comparison means something only if the lane did answer: every request after the first on its gateway.
+    const laneCount = async (gateway: TestGateway | undefined): Promise<string | undefined> =>
+      (await (await fetch(`${gateway?.url ?? ''}/metrics`)).text()).split('\n').find((line) => line.startsWith('gateway_proxy_lane_requests_total '))
+    assert.equal(await laneCount(gateways[0]), 'gateway_proxy_lane_requests_total 4')
+    assert.equal(await laneCount(gateways[1]), undefined)
   })
 })

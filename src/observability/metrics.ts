@@ -29,13 +29,14 @@ export class GatewayMetrics {
 
   constructor (userCache: { hits: number, misses: number }) {
     collectDefaultMetrics({ register: this.registry })
-    const cache = (name: string, help: string, read: () => number): void => {
-      // Counters read at scrape time from the cache's own tallies: nothing is added to the request path.
-      const counter = new Counter({ name, help, registers: [this.registry], collect () { this.reset(); this.inc(read()) } })
-      void counter
-    }
-    cache('gateway_user_cache_hits_total', 'User status lookups answered from the cache', () => userCache.hits)
-    cache('gateway_user_cache_misses_total', 'User status lookups that went to PostgreSQL', () => userCache.misses)
+    this.countAtScrape('gateway_user_cache_hits_total', 'User status lookups answered from the cache', () => userCache.hits)
+    this.countAtScrape('gateway_user_cache_misses_total', 'User status lookups that went to PostgreSQL', () => userCache.misses)
+  }
+
+  /** A counter read at scrape time from a tally kept elsewhere: nothing is added to the request path. */
+  countAtScrape (name: string, help: string, read: () => number): void {
+    const counter = new Counter({ name, help, registers: [this.registry], collect () { this.reset(); this.inc(read()) } })
+    void counter
   }
 
   /** One answered request: its route template (never the raw path), method and status, and the upstream's share. */

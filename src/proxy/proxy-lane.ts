@@ -32,6 +32,8 @@ export interface ProxyLane {
   admit (req: IncomingMessage): Admission | undefined
   /** Answers the request (true), or leaves it untouched for Fastify (false). */
   take (req: IncomingMessage, res: ServerResponse): boolean
+  /** How many requests it has taken. */
+  readonly taken: number
 }
 
 export interface ProxyLaneDeps {
@@ -107,14 +109,16 @@ export function proxyLane (deps: ProxyLaneDeps): ProxyLane {
 
   const shared: LaneShared = { deps, accessLog: deps.log.isLevelEnabled('info') }
 
+  let taken = 0
   function take (req: IncomingMessage, res: ServerResponse): boolean {
     const admission = admit(req)
     if (!admission) return false
+    taken++
     new LaneRelay(shared, req, res, admission).start(limits.get(admission.forwarder) as RouteLimits)
     return true
   }
 
-  return { admit, take }
+  return { admit, take, get taken () { return taken } }
 }
 
 interface LaneShared {
