@@ -11,6 +11,7 @@ import { hashPassword, verifyPassword } from './passwords.js'
 import { ensureCompanySchema, loginSchema, logoutSchema, refreshSchema, registerSchema } from './user-schemas.js'
 import { invalidRefreshToken, type RefreshTokens } from './refresh-tokens.js'
 import type { TokenIssuer } from './token-issuer.js'
+import { signIn } from './sign-in.js'
 
 export interface UserRoutesDeps {
   readonly users: UsersRepository
@@ -57,19 +58,8 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       throw badCredentials()
     }
     await deps.users.recordLogin(user.id)
-    const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
     request.log.info({ user_id: user.id }, 'login succeeded')
-    const refreshToken = await deps.refreshTokens?.issue(user.id)
-    return {
-      access_token: accessToken,
-      token_type: 'bearer',
-      user_id: user.id,
-      email: user.email,
-      full_name: user.fullName,
-      roles: user.roles,
-      company_id: user.companyId,
-      ...(refreshToken ? { refresh_token: refreshToken } : {}),
-    }
+    return signIn(deps, user)
   })
 
   const refreshTokens = deps.refreshTokens
