@@ -27,16 +27,15 @@ import { exposeMetrics, GatewayMetrics } from './observability/metrics.js'
 import { createLogger } from './observability/logger.js'
 import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
-import { acceptAnyBodyUnread, registerProxyRoutes } from './proxy/proxy-routes.js'
-import { proxyLane } from './proxy/proxy-lane.js'
-import { routeForwarder } from './proxy/route-forwarder.js'
-import { loadRouteTable } from './proxy/route-table.js'
-import { webSocketUpgradeHandler } from './proxy/websocket.js'
-import { UpstreamPools } from './proxy/upstream-pools.js'
-import { corsResponseHeaders, registerCors } from './server/cors.js'
-import { clientAddress } from './server/client-address.js'
-import { clientErrorHandler, serverFactory, type FrontDoor } from './server/http-server.js'
-import { limitUrlLength } from './server/request-limits.js'
+import { dataPlane } from './dataplane/pipeline.js'
+import { RouteMatcher } from './dataplane/route-match.js'
+import { loadRouteTable } from './dataplane/route-table.js'
+import { LiveSockets } from './dataplane/live-sockets.js'
+import { UpstreamPools } from './upstream/upstream-pools.js'
+import { corsResponseHeaders, registerCors } from './http/cors.js'
+import { clientAddress, type ClientAddress } from './http/client-address.js'
+import { registerEarlyAnswers } from './http/lingering-close.js'
+import { clientErrorHandler, serverFactory, type Roads } from './server/http-server.js'
 import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
@@ -53,8 +52,6 @@ export interface BuildOptions {
   readonly onDemoCreated?: (credentials: DemoCredentials) => void
   /** Request tracing; by default the configuration's (OpenTelemetry when an OTLP endpoint is set). */
   readonly tracing?: RequestTracing
-  /** Answer steady-state proxied requests beside Fastify (default true); tests turn it off to compare both paths. */
-  readonly proxyLane?: boolean
 }
 
 export interface GatewayServices {
@@ -69,6 +66,7 @@ export interface GatewayServices {
   readonly auth: Authenticators
   readonly redis: Redis | undefined
   readonly tickets: WsTickets
+  readonly sockets: LiveSockets
 }
 
 declare module 'fastify' {
@@ -77,8 +75,11 @@ declare module 'fastify' {
   }
 }
 
+/** The largest body the gateway's own API reads (login, admin): proxied routes have their own limits. */
+const API_BODY_LIMIT_BYTES = 1024 * 1024
+
 /** Fastify's own options; the Node server's limits and timeouts are in server/http-server.ts. */
-function serverOptions (config: Config, tracing: RequestTracing, front: FrontDoor) {
+function serverOptions (config: Config, tracing: RequestTracing, roads: Roads, client: ClientAddress) {
   return {
     genReqId: requestIdFor,
     // The first per-request step Fastify takes: the trace starts here so that every log line carries its id.
@@ -87,10 +88,10 @@ function serverOptions (config: Config, tracing: RequestTracing, front: FrontDoo
     },
     // Our own access log (observability/request-log.ts) replaces Fastify's two lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
-    trustProxy: config.server.trustProxy,
-    serverFactory: serverFactory(config, front),
+    trustProxy: client.trust,
+    serverFactory: serverFactory(config, roads),
     clientErrorHandler,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: API_BODY_LIMIT_BYTES,
     return503OnClosing: true,
   }
 }
@@ -123,7 +124,7 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
     await pools.close()
     if (!options.database) await db.close()
   })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis, tickets: new WsTickets(db) }
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis, tickets: new WsTickets(db), sockets: new LiveSockets() }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -131,16 +132,17 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // A bad route table is a configuration error: found before anything is opened.
   const routes = loadRouteTable(config)
   const tracing = options.tracing ?? await tracingFor(config.otel)
-  const front: FrontDoor = {}
+  const client = clientAddress(config.server.trustProxy)
+  const roads: Roads = {}
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
-    ...serverOptions(config, tracing, front),
+    ...serverOptions(config, tracing, roads, client),
     loggerInstance: createLogger(config, options.logStream),
   })
 
   registerErrorHandlers(app)
-  registerRequestObservability(app, tracing)
+  registerRequestObservability(app, tracing, client)
+  registerEarlyAnswers(app, API_BODY_LIMIT_BYTES)
   if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
-  limitUrlLength(app, config.server.maxUrlBytes)
   await registerCors(app, config.corsOrigins)
   await registerOpenApi(app, config)
 
@@ -176,42 +178,33 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     adminAuth: services.auth.admin,
   })
 
-  app.server.on('upgrade', webSocketUpgradeHandler({
-    routes, auth: services.auth, tickets: services.tickets, connectTimeoutMs: config.httpClient.connectTimeoutMs, log: app.log,
-  }))
-  const forwarders = routes.map((route) => routeForwarder(route, services.pools))
-  await app.register(async (open) => {
-    acceptAnyBodyUnread(open)
-    open.addHook('onRequest', traffic.perIp)
-    registerProxyRoutes(open, forwarders.filter(({ route }) => route.auth === 'none'), () => [])
+  // Proxied prefixes never reach Fastify: the data plane answers them beside it, with the same policies.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
   })
-  await app.register(async (strict) => {
-    acceptAnyBodyUnread(strict)
-    strict.addHook('onRequest', services.auth.strict)
-    registerProxyRoutes(strict, forwarders.filter(({ route }) => route.auth === 'strict'), traffic.proxyHooks)
-  })
-
-  if (options.proxyLane !== false) {
-    let closing = false
-    app.addHook('preClose', (done) => {
-      closing = true
-      done()
-    })
-    const lane = proxyLane({
-      forwarders,
-      limitsFor: ({ route }) => traffic.routeLimits(route),
-      cachedIdentity: services.auth.cachedIdentity,
-      cors: corsResponseHeaders(config.corsOrigins),
-      client: clientAddress(config.server.trustProxy),
+  roads.dataPlane = dataPlane({
+    routes: new RouteMatcher(routes, services.pools),
+    context: {
+      log: app.log as unknown as Logger,
       metrics,
       tracing,
-      log: app.log as unknown as Logger,
-      maxUrlBytes: config.server.maxUrlBytes,
-      isClosing: () => closing,
-    })
-    front.take = lane.take
-    metrics.countAtScrape('gateway_proxy_lane_requests_total', 'Proxied requests answered by the proxy lane (token and user already cached), without Fastify', () => lane.taken)
-  }
+      client,
+      cors: corsResponseHeaders(config.corsOrigins),
+      accessLog: (app.log as unknown as Logger).isLevelEnabled('info'),
+    },
+    auth: services.auth,
+    tickets: services.tickets,
+    traffic,
+    forward: { bodyTimeoutMs: config.server.clientBodyTimeoutMs, queueTimeoutMs: config.httpClient.queueTimeoutMs },
+    relay: { connectTimeoutMs: config.httpClient.connectTimeoutMs, maxMessageBytes: WEBSOCKET_MAX_MESSAGE_BYTES },
+    sockets: services.sockets,
+    isDraining: () => closing || services.health.draining,
+  })
 
   return app
 }
+
+/** The largest WebSocket message relayed either way. */
+const WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024

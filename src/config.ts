@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { parse as parseDotenv } from 'dotenv'
+import proxyAddr from '@fastify/proxy-addr'
 import { z } from 'zod'
 import { parseExternalIssuers, type ExternalIssuer } from './config-issuers.js'
 
@@ -24,6 +25,23 @@ const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'of
 
 const urlFromEnv = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
   .transform((value) => value.replace(/\/+$/, ''))
+
+/** Which proxies in front of the gateway are trusted: none, the nearest N hops, or these addresses and ranges. */
+export type TrustedProxies = false | number | readonly string[]
+
+const trustedProxies = z.string().transform((value, context): TrustedProxies => {
+  const lower = value.trim().toLowerCase()
+  if (['false', '0', 'no', 'off'].includes(lower)) return false
+  if (['true', 'yes', 'on'].includes(lower)) return 1
+  if (/^[1-9][0-9]?$/.test(lower)) return Number(lower)
+  const list = lower.split(',').map((entry) => entry.trim()).filter(Boolean)
+  try {
+    proxyAddr.compile([...list])
+  } catch {
+    context.addIssue({ code: 'custom', message: 'expected false, true, a hop count, or addresses/CIDR ranges (loopback, linklocal, uniquelocal allowed)' })
+  }
+  return list
+})
 
 const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').positive('expected a positive number')
 const nonNegativeInt = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0, 'expected zero or more')
@@ -60,8 +78,8 @@ export const settingsSchema = z.object({
   GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT: positiveInt.default(30).describe('Seconds an idle upstream connection is kept open.'),
   GATEWAY_INGEST_MAX_BODY_BYTES: positiveInt.default(100 * MIB).describe('Largest request body accepted on /api/v1/ingest, in bytes.'),
   GATEWAY_MAX_BODY_BYTES: positiveInt.default(1 * MIB).describe('Largest request body accepted on other proxied routes, in bytes.'),
-  GATEWAY_TRUST_PROXY: booleanFromEnv.default(false)
-    .describe('Trust X-Forwarded-* from the load balancer in front (client IP, protocol and host).'),
+  GATEWAY_TRUST_PROXY: trustedProxies.default(false)
+    .describe('Proxies in front whose X-Forwarded-* are trusted: false, true (= 1), a hop count, or addresses/CIDRs (e.g. 10.0.0.0/8,loopback). The client is the rightmost X-Forwarded-For entry not added by a trusted proxy.'),
   GATEWAY_KEEP_ALIVE_TIMEOUT: positiveInt.default(75).describe('Seconds an idle client connection is kept open (above load-balancer idle timeouts).'),
   GATEWAY_HEADERS_TIMEOUT: positiveInt.default(15).describe('Seconds a client may take to send its request headers.'),
   GATEWAY_SHUTDOWN_TIMEOUT: positiveInt.default(25).describe('Seconds to drain in-flight requests on SIGTERM before exiting.'),
@@ -75,9 +93,15 @@ export const settingsSchema = z.object({
   GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15).describe('Window of GATEWAY_LOGIN_MAX_FAILURES, in minutes.'),
   GATEWAY_RATE_LIMIT_FAIL_OPEN: booleanFromEnv.default(true)
     .describe('When Redis is unreachable, let proxied requests through (true) or refuse them with 503 (false); login limits always fail closed.'),
-  GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY: positiveInt.default(20).describe('Query-service requests one company may have in flight per replica; more get 429 at once.'),
+  GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY: positiveInt.default(20).describe('POST /api/v1/query/ask (the LLM route) requests one company may have in flight per replica; more get 429 at once. Other routes set their own cap with maxConcurrentPerCompany in the route table.'),
+  GATEWAY_MAX_IN_FLIGHT_PER_USER: positiveInt.default(64).describe('Proxied requests one user or API key may have in flight per replica, so that nobody takes a whole upstream pool; more get 429 at once.'),
+  GATEWAY_WEBSOCKET_MAX_PER_USER: positiveInt.default(16).describe('Open WebSockets one user or API key may hold per replica.'),
+  GATEWAY_WEBSOCKET_MAX_PER_COMPANY: positiveInt.default(256).describe('Open WebSockets one company may hold per replica.'),
   GATEWAY_MAX_URL_BYTES: positiveInt.default(8192).describe('Longest request target accepted (414 beyond).'),
   GATEWAY_MAX_HEADER_BYTES: positiveInt.default(16384).describe('Largest request header block accepted (431 beyond).'),
+  GATEWAY_MAX_HEADER_COUNT: positiveInt.max(10_000).default(100).describe('Most request header fields accepted (431 beyond; never silently dropped).'),
+  GATEWAY_CLIENT_BODY_TIMEOUT: positiveInt.default(60).describe('Seconds a client may pause while sending a request body before 408 (nginx client_body_timeout).'),
+  GATEWAY_UPSTREAM_QUEUE_TIMEOUT: positiveInt.default(10).describe('Seconds a request may wait for a free upstream connection before 503.'),
   GATEWAY_MAX_CONNECTIONS: positiveInt.default(10000).describe('Client connections accepted at once per process.'),
   GATEWAY_METRICS_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional()
     .describe('Serve /metrics on this port instead of the main one (keeps it off the public listener).'),
@@ -139,18 +163,21 @@ export interface Config {
     readonly maxConnections: number
     readonly maxKeepAliveConnections: number
     readonly keepAliveTimeoutMs: number
+    readonly queueTimeoutMs: number
   }
   readonly limits: {
     readonly ingestMaxBodyBytes: number
     readonly defaultMaxBodyBytes: number
   }
   readonly server: {
-    readonly trustProxy: boolean
+    readonly trustProxy: TrustedProxies
     readonly keepAliveTimeoutMs: number
     readonly headersTimeoutMs: number
     readonly shutdownTimeoutMs: number
     readonly maxUrlBytes: number
     readonly maxHeaderBytes: number
+    readonly maxHeaderCount: number
+    readonly clientBodyTimeoutMs: number
     readonly maxConnections: number
   }
   readonly corsOrigins: readonly string[]
@@ -167,6 +194,9 @@ export interface Config {
     readonly loginFailureWindowMs: number
     readonly failOpen: boolean
     readonly queryMaxConcurrentPerCompany: number
+    readonly maxInFlightPerUser: number
+    readonly webSocketsPerUser: number
+    readonly webSocketsPerCompany: number
   }
   readonly jwt: {
     readonly secret: string | undefined
@@ -276,6 +306,7 @@ function toConfig (s: Settings): Config {
       maxConnections: s.GATEWAY_HTTP_CLIENT_MAX_CONNECTIONS,
       maxKeepAliveConnections: s.GATEWAY_HTTP_CLIENT_MAX_KEEPALIVE_CONNECTIONS,
       keepAliveTimeoutMs: s.GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT * 1000,
+      queueTimeoutMs: s.GATEWAY_UPSTREAM_QUEUE_TIMEOUT * 1000,
     },
     limits: { ingestMaxBodyBytes: s.GATEWAY_INGEST_MAX_BODY_BYTES, defaultMaxBodyBytes: s.GATEWAY_MAX_BODY_BYTES },
     server: {
@@ -285,6 +316,8 @@ function toConfig (s: Settings): Config {
       shutdownTimeoutMs: s.GATEWAY_SHUTDOWN_TIMEOUT * 1000,
       maxUrlBytes: s.GATEWAY_MAX_URL_BYTES,
       maxHeaderBytes: s.GATEWAY_MAX_HEADER_BYTES,
+      maxHeaderCount: s.GATEWAY_MAX_HEADER_COUNT,
+      clientBodyTimeoutMs: s.GATEWAY_CLIENT_BODY_TIMEOUT * 1000,
       maxConnections: s.GATEWAY_MAX_CONNECTIONS,
     },
     corsOrigins: [...corsOrigins],
@@ -305,6 +338,9 @@ function toConfig (s: Settings): Config {
       loginFailureWindowMs: s.GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
       failOpen: s.GATEWAY_RATE_LIMIT_FAIL_OPEN,
       queryMaxConcurrentPerCompany: s.GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY,
+      maxInFlightPerUser: s.GATEWAY_MAX_IN_FLIGHT_PER_USER,
+      webSocketsPerUser: s.GATEWAY_WEBSOCKET_MAX_PER_USER,
+      webSocketsPerCompany: s.GATEWAY_WEBSOCKET_MAX_PER_COMPANY,
     },
     jwt: {
       secret: s.GATEWAY_JWT_SECRET,

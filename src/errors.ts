@@ -1,6 +1,3 @@
-import { STATUS_CODES } from 'node:http'
-import type { ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -13,6 +10,11 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 422, meaning: 'The JSON body, path or query failed validation; `detail` is FastAPI\'s list of {loc, msg, type}.' },
   BAD_REQUEST: { status: 400, meaning: 'A request the gateway understood but refuses: unknown or inactive company, no company to associate.' },
   UNSAFE_PATH: { status: 400, meaning: 'The path escapes its proxy prefix once decoded, or holds encoded slashes, backslashes or NUL.' },
+  BAD_HOST: { status: 400, meaning: 'The Host header is missing, repeated or not a valid host[:port] (RFC 9112 §3.2).' },
+  BAD_WEBSOCKET_HANDSHAKE: { status: 400, meaning: 'An Upgrade request that is not a valid WebSocket opening handshake (RFC 6455 §4.2.1).' },
+  UNSUPPORTED_WEBSOCKET_VERSION: { status: 426, meaning: 'A WebSocket handshake for a version other than 13; Sec-WebSocket-Version says which the gateway speaks.' },
+  REQUEST_TIMEOUT: { status: 408, meaning: 'The client stopped sending its request body for GATEWAY_CLIENT_BODY_TIMEOUT seconds.' },
+  HEADERS_TOO_LARGE: { status: 431, meaning: 'The request header block is over GATEWAY_MAX_HEADER_BYTES, or has more than GATEWAY_MAX_HEADER_COUNT fields.' },
   URI_TOO_LONG: { status: 414, meaning: 'The request target is longer than GATEWAY_MAX_URL_BYTES.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the route\'s limit (declared or streamed).' },
   NOT_AUTHENTICATED: { status: 401, meaning: 'No `Authorization: Bearer` header.' },
@@ -52,6 +54,7 @@ export const notFound = (detail = 'Not Found'): GatewayError => new GatewayError
 export const badRequest = (detail: string): GatewayError => new GatewayError('BAD_REQUEST', 400, detail)
 export const forbidden = (detail: string): GatewayError => new GatewayError('FORBIDDEN', 403, detail)
 export const conflict = (detail: string): GatewayError => new GatewayError('CONFLICT', 409, detail)
+export const internalError = (cause: unknown): GatewayError => new GatewayError('INTERNAL', 500, 'Internal Server Error', { cause })
 export const payloadTooLarge = (limitBytes: number): GatewayError =>
   new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${limitBytes} bytes.`)
 
@@ -86,20 +89,14 @@ function sendError (reply: FastifyReply, status: number, detail: unknown, header
 }
 
 /** The log line of a refusal: a warning for the 5xx the gateway answers, debug for the client's own errors. */
-export function logGatewayError (log: Pick<FastifyBaseLogger, 'warn' | 'debug'>, error: GatewayError, bindings?: Record<string, unknown>): void {
-  const level = error.statusCode >= 500 ? 'warn' : 'debug'
+export function logGatewayError (log: Pick<FastifyBaseLogger, 'error' | 'warn' | 'debug'>, error: GatewayError, bindings?: Record<string, unknown>): void {
+  const level = error.code === 'INTERNAL' ? 'error' : error.statusCode >= 500 ? 'warn' : 'debug'
   log[level]({ ...bindings, code: error.code, status: error.statusCode, err: error.cause }, error.message)
-}
-
-/** The same answer as `handleError` gives, written on a raw response (the proxy lane has no Fastify reply). */
-export function writeGatewayError (res: ServerResponse, error: GatewayError, headers: Readonly<Record<string, string>>): void {
-  const body = JSON.stringify({ detail: error.detail })
-  res.writeHead(error.statusCode, { ...headers, ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
-  res.end(body)
 }
 
 /** One place turns every thrown error into the wire format; a 5xx never shows its cause to the client. */
 export function handleError (error: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
+  request.refusalCode = error instanceof GatewayError ? error.code : error.validation ? 'VALIDATION_FAILED' : error.code
   if (error instanceof GatewayError) {
     logGatewayError(request.log, error)
     sendError(reply, error.statusCode, error.detail, error.headers)
@@ -127,18 +124,10 @@ export function handleError (error: FastifyError | GatewayError, request: Fastif
   sendError(reply, 500, 'Internal Server Error')
 }
 
-/**
- * The same `{"detail": ...}` answer written straight onto a socket, for the cases no Fastify reply exists:
- * client errors Node raises before routing, and refused WebSocket upgrades. The connection is closed after it.
- */
-export function writeErrorOnSocket (socket: Duplex, status: number, detail: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const body = JSON.stringify({ detail })
-  const lines = Object.entries({ ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' })
-    .map(([name, value]) => `${name}: ${value}`)
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${body}`)
-}
-
 export function registerErrorHandlers (app: FastifyInstance): void {
   app.setErrorHandler(handleError)
-  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'))
+  app.setNotFoundHandler((request, reply) => {
+    request.refusalCode = 'NOT_FOUND'
+    sendError(reply, 404, 'Not Found')
+  })
 }

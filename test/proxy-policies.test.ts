@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { upstreamRequestHeaders, clientResponseHeaders, type ForwardContext } from '../src/proxy/forward-headers.js'
-import { upstreamTarget } from '../src/proxy/path-safety.js'
-import { upstreamFailure } from '../src/proxy/upstream-errors.js'
+import { upstreamRequestHeaders, clientResponseHeaders, type ForwardContext } from '../src/dataplane/forward-headers.js'
+import { upstreamTarget } from '../src/dataplane/path-safety.js'
+import { upstreamFailure } from '../src/upstream/upstream-errors.js'
 import { GatewayError } from '../src/errors.js'
 
 describe('path safety (pure)', () => {
@@ -49,8 +49,10 @@ describe('forwarded headers (pure)', () => {
     requestId: 'rid',
     clientIp: '10.0.0.1',
     protocol: 'https',
+    host: 'gw.example',
+    behindProxy: true,
     traceparent: '00-11111111111111111111111111111111-2222222222222222-01',
-    identity: { userId: 'u', companyId: 'c', email: 'e@x', roles: ['user', 'admin'], expiresAt: 0 },
+    identity: { userId: 'u', companyId: 'c', email: 'e@x', roles: ['user', 'admin'], authType: 'user', expiresAt: 0 },
     forwardCredentials: false,
   }
 

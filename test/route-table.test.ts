@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { loadConfig, ConfigError } from '../src/config.js'
-import { loadRouteTable } from '../src/proxy/route-table.js'
+import { loadRouteTable } from '../src/dataplane/route-table.js'
 import { startGateway } from './helpers/gateway.js'
 import { startUpstream } from './helpers/upstream.js'
 

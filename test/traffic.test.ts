@@ -65,23 +65,24 @@ describe('rate limits and concurrency (in memory)', () => {
     assert.match(limited.headers.get('ratelimit') ?? '', /^"user";r=0;t=\d+/)
   })
 
-  test('per-company concurrency cap on the query service: the excess gets 429 at once', async () => {
+  test('per-company concurrency cap on the LLM route: the excess gets 429 at once', async () => {
     const held: (() => void)[] = []
     upstream.handler = (_req, res, received) => { held.push(() => echo(_req, res, received)) }
     try {
       const members = await Promise.all([1, 2, 3].map(async () => gateway.user({ companyId: user.companyId })))
       const tokens = await Promise.all(members.map(async (member) => gateway.tokenFor(member)))
-      const slow = tokens.slice(0, 2).map(async (token) => fetch(`${gateway.url}/api/v1/query/chats`, { headers: { authorization: `Bearer ${token}` } }))
+      const ask = async (token: string | undefined): Promise<Response> => fetch(`${gateway.url}/api/v1/query/ask`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' })
+      const slow = tokens.slice(0, 2).map(ask)
       while (held.length < 2) await sleep(10)
       const started = performance.now()
-      const third = await fetch(`${gateway.url}/api/v1/query/chats`, { headers: { authorization: `Bearer ${tokens[2]}` } })
+      const third = await ask(tokens[2])
       assert.equal(third.status, 429)
       assert.ok(performance.now() - started < 500, 'refused at once, not queued')
       upstream.handler = echo
       for (const release of held) release()
       const statuses = (await Promise.all(slow)).map((r) => r.status)
       assert.deepEqual(statuses, [200, 200])
-      assert.equal((await fetch(`${gateway.url}/api/v1/query/chats`, { headers: { authorization: `Bearer ${tokens[2]}` } })).status, 200)
+      assert.equal((await ask(tokens[2])).status, 200)
     } finally { upstream.handler = echo }
   })
 })

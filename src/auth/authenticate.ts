@@ -30,7 +30,7 @@ export function authenticators (tokens: TokenVerifier, users: UserStatusCache): 
     if (!user) throw invalidToken('User associated with token not found.')
     if (!user.isActive) throw invalidToken('User associated with token is inactive.')
     if (requireCompany && !claims.companyId) throw companyRequired()
-    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles, expiresAt: claims.expiresAt }
+    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles, authType: 'user', expiresAt: claims.expiresAt }
   }
 
   async function identify (header: string | undefined, requireCompany: boolean): Promise<Identity> {
@@ -40,7 +40,7 @@ export function authenticators (tokens: TokenVerifier, users: UserStatusCache): 
     if (!claims.requireLocalUser) {
       // An external issuer trusted without a local account: no database roles, so never admin.
       if (requireCompany && !claims.companyId) throw companyRequired()
-      return { userId: claims.userId, companyId: claims.companyId, email: claims.email, roles: [], expiresAt: claims.expiresAt }
+      return { userId: claims.userId, companyId: claims.companyId, email: claims.email, roles: [], authType: 'user', expiresAt: claims.expiresAt }
     }
     return identifyUser(claims, requireCompany)
   }
@@ -56,7 +56,7 @@ export function authenticators (tokens: TokenVerifier, users: UserStatusCache): 
     if (!claims?.requireLocalUser || !claims.companyId) return undefined
     const user = users.peek(claims.userId)
     if (!user?.isActive) return undefined
-    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles, expiresAt: claims.expiresAt }
+    return { userId: claims.userId, companyId: claims.companyId, email: claims.email ?? user.email, roles: user.roles, authType: 'user', expiresAt: claims.expiresAt }
   }
 
   return {

@@ -4,6 +4,8 @@ export interface Identity {
   readonly companyId: string | null
   readonly email: string | null
   readonly roles: readonly string[]
+  /** A person (a token from login or an issuer) or a machine (a company's API key): sent upstream as X-Auth-Type. */
+  readonly authType: 'user' | 'api_key'
   /** When the token this identity came from expires, in seconds since the epoch (long-lived sockets close then). */
   readonly expiresAt: number
 }

@@ -56,11 +56,11 @@ export class GatewayMetrics {
   /** The same observations for every request Fastify answers. */
   instrument (app: FastifyInstance): void {
     app.addHook('onResponse', (request, reply, done) => {
-      this.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime, request.upstream)
+      this.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime, null)
       done()
     })
     app.addHook('onError', (request, _reply, error, done) => {
-      this.countError(error, request.routeOptions.url ?? 'unmatched', request.routeOptions.config.upstream)
+      this.countError(error, request.routeOptions.url ?? 'unmatched', undefined)
       done()
     })
   }

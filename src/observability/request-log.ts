@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Identity } from '../auth/identity.js'
+import type { ClientAddress } from '../http/client-address.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
 /** Which upstream served a request, and how long it took to answer (its response head). */
@@ -11,8 +12,8 @@ export interface UpstreamTiming {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Filled by the proxy: which upstream served the request and how long it took to answer. */
-    upstream: UpstreamTiming | null
+    /** The gateway's error code when it refused the request, for the access line. */
+    refusalCode: string | undefined
   }
 }
 
@@ -25,11 +26,12 @@ export function pathOf (url: string): string {
 export const processTime = (elapsedMs: number): string => `${elapsedMs.toFixed(2)}ms`
 
 /**
- * X-Request-ID and X-Process-Time on every response (404s and errors included), and one access-log
- * line per request. The query string is left out of the log: it may carry tickets or tokens.
+ * For the gateway's own API (Fastify): X-Request-ID and X-Process-Time on every response (404s and errors
+ * included), one access-log line per request, and the trace's end. The data plane does the same for proxied
+ * requests with the same functions.
  */
-export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing): void {
-  app.decorateRequest('upstream', null)
+export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing, client: ClientAddress): void {
+  app.decorateRequest('refusalCode', undefined)
   // The level is fixed at startup: below INFO the access line is not even built.
   const accessLog = (app.log as unknown as Logger).isLevelEnabled('info')
 
@@ -40,42 +42,91 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
     done(null, payload)
   })
 
+  const entry = (request: FastifyRequest, status: number, elapsedMs: number | undefined, responseBytes: number | undefined): AccessEntry => ({
+    method: request.method,
+    url: request.url,
+    route: request.routeOptions.url ?? 'unmatched',
+    status,
+    elapsedMs,
+    identity: request.identity,
+    upstream: null,
+    clientIp: client.ip(request.raw),
+    userAgent: request.headers['user-agent'],
+    requestBytes: declaredLength(request.headers['content-length']),
+    responseBytes,
+    errorCode: request.refusalCode,
+  })
+
   app.addHook('onRequestAbort', (request, done) => {
-    request.log.info({ method: request.method, path: pathOf(request.url), user_id: request.identity?.userId, upstream: request.upstream?.name }, CLIENT_GONE_MESSAGE)
+    request.log.info(accessLogFields(entry(request, 499, undefined, undefined)), CLIENT_GONE_MESSAGE)
     done()
   })
 
   if (tracing.enabled) {
     app.addHook('onResponse', (request, reply, done) => {
       const trace = traceOf(request.raw)
-      if (trace) {
-        tracing.end(trace, {
-          method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, upstream: request.upstream?.name, companyId: request.identity?.companyId,
-        })
-      }
+      if (trace) tracing.end(trace, { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, upstream: undefined, companyId: request.identity?.companyId })
       done()
     })
   }
 
   if (!accessLog) return
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(accessLogFields(request.method, request.url, reply.statusCode, reply.elapsedTime, request.identity, request.upstream), ACCESS_LOG_MESSAGE)
+    const length = reply.getHeader('content-length')
+    request.log.info(accessLogFields(entry(request, reply.statusCode, reply.elapsedTime, length === undefined ? undefined : Number(length))), ACCESS_LOG_MESSAGE)
     done()
   })
+}
+
+/** A declared Content-Length as a number (undefined when absent or chunked). */
+export function declaredLength (header: string | undefined): number | undefined {
+  if (header === undefined) return undefined
+  const length = Number(header)
+  return Number.isSafeInteger(length) ? length : undefined
 }
 
 export const ACCESS_LOG_MESSAGE = 'request completed'
 export const CLIENT_GONE_MESSAGE = 'client closed the connection before the response completed'
 
-/** The access-log line's fields (the query string left out). */
-export function accessLogFields (method: string, url: string, status: number, elapsedMs: number, identity: Identity | null, upstream: UpstreamTiming | null) {
+/** Longest user agent written to the log: the header is the client's to fill. */
+const USER_AGENT_CHARS = 256
+
+/** What the access line says of one request, whichever road served it. */
+export interface AccessEntry {
+  readonly method: string
+  /** The request target; its query string is left out of the log (it may carry tickets or tokens). */
+  readonly url: string
+  /** The route template, never the raw path. */
+  readonly route: string
+  readonly status: number
+  /** Undefined for a request the client abandoned before Fastify's reply existed. */
+  readonly elapsedMs: number | undefined
+  readonly identity: Identity | null
+  readonly upstream: UpstreamTiming | null
+  readonly clientIp: string
+  readonly userAgent: string | undefined
+  readonly requestBytes: number | undefined
+  readonly responseBytes: number | undefined
+  /** The gateway's own error code when it refused the request (`INVALID_TOKEN`, `RATE_LIMITED`, ...). */
+  readonly errorCode: string | undefined
+}
+
+/** The access-log line's fields: what an operator looks for first (as Kong and Traefik log it). */
+export function accessLogFields (entry: AccessEntry) {
+  const { identity, upstream, userAgent } = entry
   return {
-    method,
-    path: pathOf(url),
-    status,
-    duration_ms: Number(elapsedMs.toFixed(2)),
+    method: entry.method,
+    path: pathOf(entry.url),
+    route: entry.route,
+    status: entry.status,
+    duration_ms: entry.elapsedMs === undefined ? undefined : Number(entry.elapsedMs.toFixed(2)),
+    client_ip: entry.clientIp,
+    user_agent: userAgent === undefined || userAgent.length <= USER_AGENT_CHARS ? userAgent : userAgent.slice(0, USER_AGENT_CHARS),
+    request_bytes: entry.requestBytes,
+    response_bytes: entry.responseBytes,
     user_id: identity?.userId,
-    company_id: identity?.companyId,
+    company_id: identity?.companyId ?? undefined,
+    error_code: entry.errorCode,
     upstream: upstream?.name,
     upstream_latency_ms: upstream ? Number(upstream.latencyMs.toFixed(2)) : undefined,
   }

@@ -1,6 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { tooManyRequests } from './rate-limits.js'
-
 /**
  * In-flight requests per key (a company), capped: LLM calls are expensive, and a queue without bound
  * only turns one tenant's burst into everyone's latency. Per process: each replica holds its own share.
@@ -24,15 +21,5 @@ export class ConcurrencyLimiter {
     const current = this.#inFlight.get(key) ?? 0
     if (current <= 1) this.#inFlight.delete(key)
     else this.#inFlight.set(key, current - 1)
-  }
-
-  /** An onRequest hook (after authentication): 429 at once past the cap, released when the response ends. */
-  hook (keyOf: (request: FastifyRequest) => string | null) {
-    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const key = keyOf(request)
-      if (key === null) return
-      if (!this.tryAcquire(key)) throw tooManyRequests(1)
-      reply.raw.once('close', () => this.release(key))
-    }
   }
 }

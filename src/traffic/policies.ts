@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Identity } from '../auth/identity.js'
-import type { ProxyRoute } from '../proxy/route-table.js'
+import type { ProxyRoute } from '../dataplane/route-table.js'
 import { ConcurrencyLimiter } from './concurrency.js'
 import { LimitCounter, LimitSet, limitStore, tooManyRequests, type LimitPolicy, type LimitsCallback } from './rate-limits.js'
 
@@ -16,7 +16,7 @@ export interface LoginGuard {
   recordFailure (request: FastifyRequest, email: string): Promise<void>
 }
 
-/** A proxied route's limits, for both ways a request reaches it (Fastify's route or the proxy lane). */
+/** A proxied route's limits, counted by the data plane. */
 export interface RouteLimits {
   /**
    * Counts one request against the per-user and per-company budgets and calls back with the draft-10
@@ -32,8 +32,10 @@ export interface TrafficPolicies {
   readonly perIp: Hook
   readonly login: LoginGuard
   routeLimits (route: ProxyRoute): RouteLimits
-  /** The onRequest hooks enforcing `routeLimits(route)` on a Fastify route, after authentication. */
-  proxyHooks (route: ProxyRoute): Hook[]
+  /** Proxied requests in flight per user (or API key), on every route. */
+  readonly inFlightPerUser: ConcurrencyLimiter
+  readonly webSocketsPerUser: ConcurrencyLimiter
+  readonly webSocketsPerCompany: ConcurrencyLimiter
 }
 
 /** Runs `count` in a Fastify hook: headers on the reply, refusals thrown to the error handler. */
@@ -82,7 +84,6 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
 
   const concurrency = new Map<number, ConcurrencyLimiter>()
   const byRoute = new Map<ProxyRoute, RouteLimits>()
-  // One RouteLimits per route, whichever way a request reaches it (Fastify's hooks or the proxy lane).
   const routeLimits = (route: ProxyRoute): RouteLimits => {
     const known = byRoute.get(route)
     if (known) return known
@@ -91,14 +92,16 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
     const suffix = (custom: boolean): string => custom ? `-${route.name}` : ''
     const perUser = counter({ name: `user${suffix(route.userPerMinute !== undefined)}`, max: route.userPerMinute ?? limits.userPerMinute, windowMs: MINUTE_MS, failOpen })
     const perCompany = counter({ name: `company${suffix(route.companyPerMinute !== undefined)}`, max: route.companyPerMinute ?? limits.companyPerMinute, windowMs: MINUTE_MS, failOpen })
-    const both = new LimitSet([perUser, perCompany])
+    const both = route.auth === 'none' ? perIpLimits : new LimitSet([perUser, perCompany])
     let limiter: ConcurrencyLimiter | undefined
     if (route.maxConcurrentPerCompany !== undefined) {
       limiter = concurrency.get(route.maxConcurrentPerCompany) ?? new ConcurrencyLimiter(route.maxConcurrentPerCompany)
       concurrency.set(route.maxConcurrentPerCompany, limiter)
     }
     const limitsOfRoute: RouteLimits = {
-      count: (identity, clientIp, callback) => both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
+      count: route.auth === 'none'
+        ? (_identity, clientIp, callback) => both.count([clientIp], callback)
+        : (identity, clientIp, callback) => both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
       concurrency: limiter,
     }
     byRoute.set(route, limitsOfRoute)
@@ -109,11 +112,8 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
     perIp,
     login,
     routeLimits,
-    proxyHooks: (route) => {
-      const { count, concurrency: limiter } = routeLimits(route)
-      const hooks = [asHook((request, callback) => count(request.identity, request.ip, callback))]
-      if (limiter) hooks.push(limiter.hook((request) => request.identity?.companyId ?? null))
-      return hooks
-    },
+    inFlightPerUser: new ConcurrencyLimiter(limits.maxInFlightPerUser),
+    webSocketsPerUser: new ConcurrencyLimiter(limits.webSocketsPerUser),
+    webSocketsPerCompany: new ConcurrencyLimiter(limits.webSocketsPerCompany),
   }
 }

@@ -48,8 +48,6 @@ export interface GatewayOptions {
   readonly backend?: Backend
   readonly env?: Record<string, string>
   readonly tracing?: RequestTracing
-  /** false: every request goes through Fastify's routes, to hold the proxy lane to the same behaviour. */
-  readonly proxyLane?: boolean
 }
 
 /** Signs arbitrary claims with the test secret (HS256), for token-policy tests. */
@@ -71,7 +69,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
     ...options.env,
   })
   const logs = new LogSink()
-  const app = await buildApp(config, { logStream: logs, ...(options.tracing ? { tracing: options.tracing } : {}), ...(options.proxyLane === false ? { proxyLane: false } : {}) })
+  const app = await buildApp(config, { logStream: logs, ...(options.tracing ? { tracing: options.tracing } : {}) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : 0

@@ -1,4 +1,6 @@
 import { GatewayError } from '../errors.js'
+import type { Exchange } from './exchange.js'
+import type { Step } from './step.js'
 
 const unsafePath = (): GatewayError => new GatewayError('UNSAFE_PATH', 400, 'Invalid request path.')
 
@@ -44,4 +46,18 @@ export function upstreamTarget (rawUrl: string, prefix: string, exact: boolean, 
     if (decoded.includes('\0') || decoded.includes('\\') || !staysInside(decoded)) throw unsafePath()
   }
   return upstreamPath + (queryStart === -1 ? rest : rest + rawUrl.slice(queryStart))
+}
+
+/** The step: the upstream target of the request, or 400 for a path that could leave its prefix. */
+export const pathSafety: Step = {
+  name: 'path safety',
+  run (exchange: Exchange) {
+    const { route, upstreamPrefix } = exchange.match
+    try {
+      exchange.target = upstreamTarget(exchange.forwardedUrl, route.path, route.exact, upstreamPrefix)
+      return undefined
+    } catch (error) {
+      return error as GatewayError
+    }
+  },
 }

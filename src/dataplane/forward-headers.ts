@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Identity } from '../auth/identity.js'
-
-export type OutgoingHeaders = Record<string, string | string[]>
+import type { OutgoingHeaders } from '../upstream/upstream-exchange.js'
+import type { Exchange } from './exchange.js'
+import type { Step } from './step.js'
 
 /**
  * Never forwarded as received. Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection; `host` and
@@ -15,11 +16,26 @@ const NOT_FORWARDED = new Set([
 ])
 
 /** Credentials for the gateway itself: the backends trust the identity headers instead. */
-const CREDENTIALS = new Set(['authorization', 'cookie'])
+const CREDENTIALS = new Set(['authorization', 'cookie', 'x-api-key'])
 
-/** Identity headers only the gateway may set, in any letter case (SPEC §2.4). */
-function isIdentityHeader (lowerName: string): boolean {
-  return lowerName.startsWith('x-user-') || lowerName.startsWith('x-company-') || lowerName.startsWith('x-gateway-')
+/**
+ * Headers a backend or a framework in front of it might take for identity or routing, which only the gateway
+ * may speak for: forwarded-for variants, URL overrides, and user or tenant names of other conventions.
+ */
+const IDENTITY_LOOKALIKES = new Set([
+  'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'x-cluster-client-ip', 'x-forwarded', 'forwarded-for',
+  'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-prefix', 'x-forwarded-uri', 'x-original-url', 'x-original-uri', 'x-rewrite-url',
+  'remote-user', 'x-remote-user', 'x-user', 'x-userid', 'x-tenant-id', 'x-tenant', 'x-auth-type', 'x-auth-user', 'x-authenticated-user',
+])
+
+/**
+ * Identity headers only the gateway may set, in any letter case (SPEC §2.4), and names with an underscore:
+ * WSGI/ASGI servers (the platform's FastAPI services) fold `X_User_ID` into `X-User-ID`, so a client's
+ * underscore spelling would arrive beside ours (nginx drops them too: underscores_in_headers off).
+ */
+function isReserved (lowerName: string): boolean {
+  return lowerName.includes('_') || lowerName.startsWith('x-user-') || lowerName.startsWith('x-company-') ||
+    lowerName.startsWith('x-gateway-') || lowerName.startsWith('x-atenex-') || IDENTITY_LOOKALIKES.has(lowerName)
 }
 
 /** RFC 9110 §7.6.1: a proxy removes every header the Connection header names. */
@@ -40,6 +56,10 @@ export interface ForwardContext {
   readonly requestId: string
   readonly clientIp: string
   readonly protocol: string
+  /** The Host the client asked for (the load balancer's X-Forwarded-Host when it is trusted). */
+  readonly host: string | undefined
+  /** A trusted proxy is in front: its X-Forwarded-For is extended; otherwise the client's is replaced. */
+  readonly behindProxy: boolean
   /** Undefined when OpenTelemetry's undici instrumentation injects the traceparent itself. */
   readonly traceparent: string | undefined
   readonly identity: Identity | null
@@ -59,16 +79,16 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, context: 
   const out: OutgoingHeaders = {}
   for (const name in incoming) {
     const value = incoming[name]
-    if (value === undefined || NOT_FORWARDED.has(name) || isIdentityHeader(name)) continue
+    if (value === undefined || NOT_FORWARDED.has(name) || isReserved(name)) continue
     if (nominated?.has(name)) continue
     if (!context.forwardCredentials && CREDENTIALS.has(name)) continue
     out[name] = value
   }
 
-  const priorForwardedFor = incoming['x-forwarded-for']
+  const priorForwardedFor = context.behindProxy ? incoming['x-forwarded-for'] : undefined
   out['x-forwarded-for'] = priorForwardedFor && !nominated?.has('x-forwarded-for') ? `${priorForwardedFor}, ${context.clientIp}` : context.clientIp
   out['x-forwarded-proto'] = context.protocol
-  if (incoming.host !== undefined) out['x-forwarded-host'] = incoming.host
+  if (context.host !== undefined) out['x-forwarded-host'] = context.host
   const priorVia = incoming.via
   out.via = priorVia && !nominated?.has('via') ? `${priorVia}, ${VIA}` : VIA
   out['x-request-id'] = context.requestId
@@ -76,6 +96,8 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, context: 
 
   const identity = context.identity
   if (identity) {
+    // A person's token or a machine's key: backends tell them apart.
+    out['x-auth-type'] = identity.authType
     out['x-user-id'] = identity.userId
     if (identity.companyId) out['x-company-id'] = identity.companyId
     if (identity.email) out['x-user-email'] = identity.email
@@ -152,4 +174,23 @@ function mergeVary (headers: string[], ours: string): void {
     if (!merged.some((existing) => existing.toLowerCase() === name.toLowerCase())) merged.push(name)
   }
   headers[first + 1] = merged.join(', ')
+}
+
+/** The step: strip what the client must not choose, then the gateway's identity and forwarding headers. */
+export const upstreamHeaders: Step = {
+  name: 'upstream headers',
+  run (exchange: Exchange) {
+    const { req, context, match } = exchange
+    exchange.upstreamHeaders = upstreamRequestHeaders(req.headers, {
+      requestId: exchange.requestId,
+      clientIp: exchange.clientIp,
+      protocol: context.client.protocol(req),
+      host: context.client.host(req),
+      behindProxy: context.client.trust !== false,
+      traceparent: exchange.trace?.traceparent,
+      identity: exchange.identity,
+      forwardCredentials: match.route.auth === 'none',
+    })
+    return undefined
+  },
 }

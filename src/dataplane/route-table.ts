@@ -48,8 +48,8 @@ export interface ProxyRoute {
 export function defaultRouteSpecs (config: Config): RouteSpec[] {
   return [
     { name: 'ingest', path: '/api/v1/ingest', upstream: 'ingest', upstreamPath: '/api/v1/ingest', maxBodyBytes: config.limits.ingestMaxBodyBytes },
-    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix, maxConcurrentPerCompany: config.rateLimits.queryMaxConcurrentPerCompany },
-    // The LLM pipeline can take well over a minute before its first byte.
+    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix },
+    // The LLM pipeline can take well over a minute before its first byte, and is what a company's burst must not monopolise.
     {
       name: 'query-ask',
       path: '/api/v1/query/ask',
