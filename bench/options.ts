@@ -18,6 +18,9 @@ export interface Options {
   readonly databaseUrl: string | undefined
   readonly embedded: boolean
   readonly gatewayRoot: string | undefined
+  readonly baselineRoot: string | undefined
+  readonly logLevel: string
+  readonly baselineLogLevel: string | undefined
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -40,6 +43,11 @@ export const USAGE = `Usage: npm run bench -- [options]
   --embedded           run the gateway on its embedded PGlite database even when PostgreSQL answers
   --workers <n>        run the gateway as serve --workers n (n > 1), all on the proxy CPU; needs PostgreSQL
   --gateway-root <dir> benchmark the gateway of another checkout (e.g. a git worktree of main)
+  --baseline-root <dir> also run the gateway of this checkout as target c0, configured as c, in the same
+                       run (before/after a change side by side: git worktree add /tmp/before <commit>)
+  --log-level <level>  GATEWAY_LOG_LEVEL of c and c0 (default INFO, as deployed: the access log is written)
+  --baseline-log-level <level>
+                       c0's own log level (with --baseline-root .: the cost of the access log, in one run)
 `
 
 function positive (name: string, value: string | undefined, fallback: number, integer = true): number {
@@ -76,6 +84,9 @@ export function parseOptions (argv: string[]): Options | undefined {
       'database-url': { type: 'string' },
       embedded: { type: 'boolean', default: false },
       'gateway-root': { type: 'string' },
+      'baseline-root': { type: 'string' },
+      'log-level': { type: 'string' },
+      'baseline-log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -97,5 +108,8 @@ export function parseOptions (argv: string[]): Options | undefined {
     databaseUrl: values['database-url'] ?? process.env.BENCH_DATABASE_URL,
     embedded: values.embedded,
     gatewayRoot: values['gateway-root'] === undefined ? undefined : resolve(values['gateway-root']),
+    baselineRoot: values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root']),
+    logLevel: (values['log-level'] ?? 'INFO').toUpperCase(),
+    baselineLogLevel: values['baseline-log-level']?.toUpperCase(),
   }
 }

@@ -29,10 +29,16 @@ export interface SpawnOptions {
 export function spawnPinned (name: string, cpu: number, command: string, args: readonly string[], options: SpawnOptions = {}): Child {
   const proc = spawn('taskset', ['-c', String(cpu), command, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`)
-  let text = ''
+  // The last chunks only, joined when read: at INFO the gateway writes megabytes per second, and the harness
+  // shares its core with the load generator.
+  const chunks: Buffer[] = []
+  let kept = 0
+  const text = (): string => Buffer.concat(chunks).toString('utf8').slice(-OUTPUT_KEPT)
   const waiters = new Set<() => void>()
   const onData = (chunk: Buffer): void => {
-    text = (text + chunk.toString('utf8')).slice(-OUTPUT_KEPT)
+    chunks.push(chunk)
+    kept += chunk.length
+    while (kept - (chunks[0]?.length ?? 0) >= OUTPUT_KEPT) kept -= (chunks.shift() as Buffer).length
     for (const check of waiters) check()
   }
   proc.stdout.on('data', onData)
@@ -49,15 +55,15 @@ export function spawnPinned (name: string, cpu: number, command: string, args: r
     pid: proc.pid,
     process: proc,
     exited,
-    output: () => text,
+    output: text,
     waitFor: (pattern, timeoutMs) => new Promise((resolve, reject) => {
       const done = (): void => { waiters.delete(check); clearTimeout(timer) }
       const check = (): void => {
-        const match = text.match(pattern)
+        const match = text().match(pattern)
         if (match) { done(); resolve(match) }
       }
-      const timer = setTimeout(() => { done(); reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms\n${text}`)) }, timeoutMs)
-      void exited.then((code) => { done(); reject(new Error(`${name} exited (${code}) before printing ${pattern}\n${text}`)) })
+      const timer = setTimeout(() => { done(); reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms\n${text()}`)) }, timeoutMs)
+      void exited.then((code) => { done(); reject(new Error(`${name} exited (${code}) before printing ${pattern}\n${text()}`)) })
       waiters.add(check)
       check()
     }),

@@ -8,6 +8,8 @@ export interface LoadMeasurement {
   readonly round: number
   readonly result: LoadResult
   readonly peakRssBytes: number | undefined
+  /** The proxy's CPU time (user + system, its process tree) per request served: steadier than req/s on a shared machine. */
+  readonly cpuUsPerRequest: number | undefined
 }
 
 export interface SseMeasurement {
@@ -29,6 +31,7 @@ export interface LoadSummary {
   readonly errors: number
   readonly non2xx: number
   readonly peakRssMiB: number | undefined
+  readonly cpuUsPerRequest: number | undefined
 }
 
 export interface SseSummary {
@@ -40,8 +43,12 @@ export interface SseSummary {
   readonly peakRssMiB: number | undefined
 }
 
-const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'a', 'd', 'e']
+const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'c0', 'a', 'd', 'e']
 const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(values.length, 1)
+const meanOf = (values: (number | undefined)[]): number | undefined => {
+  const known = values.filter((v): v is number => v !== undefined)
+  return known.length ? mean(known) : undefined
+}
 const mib = (bytes: (number | undefined)[]): number | undefined => {
   const known = bytes.filter((b): b is number => b !== undefined)
   return known.length ? Math.max(...known) / (1024 * 1024) : undefined
@@ -73,6 +80,7 @@ export function summarizeLoad (measurements: readonly LoadMeasurement[]): LoadSu
       errors: rounds.reduce((sum, m) => sum + m.result.errors, 0),
       non2xx: rounds.reduce((sum, m) => sum + m.result.non2xx, 0),
       peakRssMiB: mib(rounds.map((m) => m.peakRssBytes)),
+      cpuUsPerRequest: meanOf(rounds.map((m) => m.cpuUsPerRequest)),
     }
   })
 }
@@ -113,14 +121,14 @@ function loadSection (scenario: LoadScenario, summaries: readonly LoadSummary[])
   const rows = summaries.filter((s) => s.scenario === scenario.id)
   if (!rows.length) return []
   const direct = rows.find((s) => s.target === 'a')
-  const widths = [16, 28, 10, 8, 8, 8, 8, 7, 7, 9]
-  const lines = [row(['scenario', 'target', scenario.unit, 'p50 ms', 'p99 ms', 'Δp50', 'Δp99', 'errors', 'non2xx', 'RSS MiB'], widths)]
+  const widths = [16, 32, 10, 8, 8, 8, 8, 7, 7, 9, 9]
+  const lines = [row(['scenario', 'target', scenario.unit, 'p50 ms', 'p99 ms', 'Δp50', 'Δp99', 'errors', 'non2xx', 'RSS MiB', 'CPU µs/r'], widths)]
   for (const s of rows) {
     const vsDirect = direct && s.target !== 'a'
     lines.push(row([
       scenario.title, `${s.target} ${TARGET_LABELS[s.target]}`, num(s.rps, 1), num(s.p50Ms), num(s.p99Ms),
       vsDirect ? signed(s.p50Ms - direct.p50Ms) : '-', vsDirect ? signed(s.p99Ms - direct.p99Ms) : '-',
-      String(s.errors), String(s.non2xx), num(s.peakRssMiB, 1),
+      String(s.errors), String(s.non2xx), num(s.peakRssMiB, 1), num(s.cpuUsPerRequest, 1),
     ], widths))
   }
   const r = Object.entries(ratios(summaries, scenario.id)).map(([name, value]) => `${name} ${value.toFixed(2)}`)
@@ -131,7 +139,7 @@ function loadSection (scenario: LoadScenario, summaries: readonly LoadSummary[])
 function sseSection (summaries: readonly SseSummary[]): string[] {
   if (!summaries.length) return []
   const direct = summaries.find((s) => s.target === 'a')
-  const widths = [16, 28, 10, 8, 12, 7, 9]
+  const widths = [16, 32, 10, 8, 12, 7, 9]
   const lines = [row(['scenario', 'target', 'median ms', 'p90 ms', 'Δmedian ms', 'errors', 'RSS MiB'], widths)]
   for (const s of summaries) {
     lines.push(row([

@@ -37,3 +37,15 @@ export function sampleRss (pid: number | undefined, intervalMs = 200): { stop ()
     },
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux everywhere). */
+const TICKS_PER_SECOND = 100
+
+/** CPU seconds (user + system) used so far by `pid` and its descendants. */
+export function treeCpuSeconds (pid: number): number {
+  const stat = readOrEmpty(`/proc/${pid}/stat`)
+  // Fields after the command name (which may hold spaces), from field 3 on: utime is field 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const own = (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS_PER_SECOND
+  return childPids(pid).reduce((sum, child) => sum + treeCpuSeconds(child), own)
+}

@@ -13,7 +13,7 @@ import { parseOptions, USAGE, type Options } from './options.js'
 import { cleanupAll, cleanupSync, makeTempDir, sleep, stop } from './processes.js'
 import { monotonicUs, summarizeProfile, type Window } from './profile.js'
 import { renderReport, ratios, summarizeLoad, summarizeSse, type LoadMeasurement, type SseMeasurement } from './report.js'
-import { sampleRss, treeRssBytes } from './rss.js'
+import { sampleRss, treeCpuSeconds, treeRssBytes } from './rss.js'
 import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
 import { soak } from './soak.js'
 import { probeSse } from './sse-probe.js'
@@ -60,8 +60,11 @@ async function measure (context: Context, scenario: Scenario, target: Target, ro
       return { scenario: 'sse', target: target.id, round, samplesMs, errors, peakRssBytes: rss.stop() }
     }
     const durationS = Math.max(context.options.durationS, scenario.minDurationS ?? 0)
+    const cpuBefore = target.pid === undefined ? undefined : treeCpuSeconds(target.pid)
     const result = await context.loadgen.run(loadSpec(context, scenario, target, durationS))
-    return { scenario: scenario.id, target: target.id, round, result, peakRssBytes: rss.stop() }
+    const cpuUs = cpuBefore === undefined || target.pid === undefined ? undefined : (treeCpuSeconds(target.pid) - cpuBefore) * 1e6
+    const cpuUsPerRequest = cpuUs === undefined || result.requests === 0 ? undefined : cpuUs / result.requests
+    return { scenario: scenario.id, target: target.id, round, result, peakRssBytes: rss.stop(), cpuUsPerRequest }
   } finally {
     rss.stop()
     if (target.id === 'c') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
@@ -172,8 +175,8 @@ async function main (argv: string[]): Promise<number> {
 
   const upstream = await startUpstream()
   const secret = randomSecret()
-  const gatewayOptions = { profileDir, workers: options.workers, databaseUrl, root: options.gatewayRoot }
-  const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log)
+  const gatewayOptions = { profileDir, workers: options.workers, databaseUrl, root: options.gatewayRoot, logLevel: options.logLevel }
+  const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log, options.baselineRoot, options.baselineLogLevel)
   log(`targets up (load generator: ${loadgen.name}): ${targets.map((t) => `${t.id}=${t.url}`).join(' ')}`)
   if (options.soakMinutes !== undefined && gateway) return runSoak(options, loadgen, gateway, stamp)
 

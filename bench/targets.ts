@@ -10,13 +10,14 @@ import { createBenchDatabase } from './postgres.js'
 import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
-export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'd' | 'e'
-export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'd', 'e']
+export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'c0' | 'd' | 'e'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'c0', 'd', 'e']
 export const TARGET_LABELS: Record<TargetId, string> = {
   a: 'direct (upstream)',
   b: 'reply-from (no auth)',
   b2: 'node:http+undici+jose',
   c: 'atenex gateway',
+  c0: 'gateway, baseline checkout',
   d: 'nginx',
   e: 'FastAPI+httpx (Python seed)',
 }
@@ -97,6 +98,8 @@ export interface GatewayOptions {
   readonly databaseUrl?: string | undefined
   /** Checkout whose gateway is built and run (default: this repository). */
   readonly root?: string | undefined
+  /** GATEWAY_LOG_LEVEL, INFO as deployed (its access log written) unless asked otherwise. */
+  readonly logLevel?: string | undefined
 }
 
 const UNLIMITED = String(1_000_000_000)
@@ -117,7 +120,7 @@ function buildGateway (root: string): string {
  * mode creates (as deployed); else on a fresh embedded database, logged in as the demo admin it prints. With
  * `workers`, `serve --workers N`, all pinned to the proxy CPU (the cluster's cost on the same single core).
  */
-export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}): Promise<GatewayTarget> {
+export async function startGateway (upstreamUrl: string, secret: string, options: GatewayOptions = {}, id: 'c' | 'c0' = 'c'): Promise<GatewayTarget> {
   const home = makeTempDir('atenex-bench-gateway-')
   const port = await freePort()
   const cli = buildGateway(options.root ?? fileURLToPath(new URL('..', import.meta.url)))
@@ -140,7 +143,7 @@ export async function startGateway (upstreamUrl: string, secret: string, options
     GATEWAY_JWT_SECRET: secret,
     GATEWAY_INGEST_SERVICE_URL: upstreamUrl,
     GATEWAY_QUERY_SERVICE_URL: upstreamUrl,
-    GATEWAY_LOG_LEVEL: 'WARNING',
+    GATEWAY_LOG_LEVEL: options.logLevel ?? 'INFO',
     // Long enough for a 10-minute soak on one token.
     GATEWAY_JWT_EXPIRATION_MINUTES: '120',
     // One user, one company, one IP: lift the limits so the limiter is measured (its bookkeeping runs) but never answers 429.
@@ -154,7 +157,7 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, 30_000, child)
   const token = await login(url, email, password)
-  return { id: 'c', label: `${TARGET_LABELS.c}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+  return { id, label: `${TARGET_LABELS[id]}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
 }
 
 async function printedDemoAdmin (child: Child): Promise<DemoCredentials> {
@@ -193,13 +196,18 @@ export interface StartedTargets {
 
 /** Starts the chosen targets (the gateway first: its login token is reused by b2 and e), in TARGET_IDS order. */
 export async function startTargets (
-  ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void
+  ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void, baselineRoot?: string, baselineLogLevel?: string
 ): Promise<StartedTargets> {
   const want = new Set(ids)
   const targets: Target[] = []
   const skipped: Partial<Record<TargetId, string>> = {}
   const gateway = want.has('c') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
   if (gateway) targets.push(gateway)
+  if (want.has('c0') && baselineRoot !== undefined) {
+    const logLevel = baselineLogLevel ?? gatewayOptions.logLevel
+    log(`target c0: the gateway of ${baselineRoot}, configured as c${logLevel === gatewayOptions.logLevel ? '' : ` but at ${logLevel ?? 'INFO'}`}`)
+    targets.push(await startGateway(upstreamUrl, secret, { ...gatewayOptions, root: baselineRoot, profileDir: undefined, logLevel }, 'c0'))
+  }
   if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
   if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))
   const gatewayToken = gateway?.headers.authorization?.slice('Bearer '.length)

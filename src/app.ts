@@ -24,7 +24,7 @@ import { registerErrorHandlers } from './errors.js'
 import { Health, registerHealthRoutes } from './observability/health.js'
 import { startTrace, tracingFor, type RequestTracing } from './observability/tracing.js'
 import { exposeMetrics, GatewayMetrics } from './observability/metrics.js'
-import { createLogger } from './observability/logger.js'
+import { asyncStdout, createAccessLogger, createLogger } from './observability/logger.js'
 import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
 import { dataPlane } from './dataplane/pipeline.js'
@@ -134,13 +134,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const tracing = options.tracing ?? await tracingFor(config.otel)
   const client = clientAddress(config.server.trustProxy)
   const roads: Roads = {}
+  const logDestination = options.logStream ?? asyncStdout()
+  const access = createAccessLogger(config, logDestination)
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     ...serverOptions(config, tracing, roads, client),
-    loggerInstance: createLogger(config, options.logStream),
+    loggerInstance: createLogger(config, logDestination),
   })
 
   registerErrorHandlers(app)
-  registerRequestObservability(app, tracing, client)
+  registerRequestObservability(app, tracing, client, access)
   registerEarlyAnswers(app, API_BODY_LIMIT_BYTES)
   if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
   await registerCors(app, config.corsOrigins)
@@ -188,11 +190,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     routes: new RouteMatcher(routes, services.pools),
     context: {
       log: app.log as unknown as Logger,
+      access,
       metrics,
       tracing,
       client,
       cors: corsResponseHeaders(config.corsOrigins),
-      accessLog: (app.log as unknown as Logger).isLevelEnabled('info'),
+      accessLog: access.isLevelEnabled('info'),
     },
     auth: services.auth,
     tickets: services.tickets,

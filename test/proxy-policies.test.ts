@@ -47,7 +47,7 @@ describe('path safety (pure)', () => {
 describe('forwarded headers (pure)', () => {
   const context: ForwardContext = {
     requestId: 'rid',
-    clientIp: '10.0.0.1',
+    peerIp: '10.0.0.1',
     protocol: 'https',
     host: 'gw.example',
     behindProxy: true,

@@ -1,46 +1,13 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { backends } from './helpers/databases.js'
+import { jsonOf as json, rawRequest as raw } from './helpers/http.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { eventually } from './helpers/wait.js'
 import { closedPortUrl, echo, startUpstream, type StandInUpstream } from './helpers/upstream.js'
-
-interface RawResponse { status: number, headers: IncomingHttpHeaders, body: Buffer }
-
-/** node:http, not fetch: fetch normalises paths and refuses some headers, which these tests must send as is. */
-async function raw (base: string, path: string, options: { method?: string, headers?: Record<string, string | string[]>, body?: Buffer | AsyncIterable<Buffer> } = {}): Promise<RawResponse> {
-  const url = new URL(base)
-  return new Promise((resolve, reject) => {
-    const headers = { ...options.headers }
-    if (Buffer.isBuffer(options.body)) headers['content-length'] = String(options.body.length)
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    const body = options.body
-    if (body === undefined) req.end()
-    else if (Buffer.isBuffer(body)) req.end(body)
-    else {
-      void (async () => {
-        try {
-          for await (const chunk of body) {
-            if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve))
-          }
-          req.end()
-        } catch (error) { req.destroy(error as Error) }
-      })()
-    }
-  })
-}
-
-const json = (response: RawResponse): Record<string, unknown> => JSON.parse(response.body.toString()) as Record<string, unknown>
 
 // The data plane on both databases: the first request of a token is verified and its user looked up, the
 // next ones are served from the caches.

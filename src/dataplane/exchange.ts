@@ -17,6 +17,8 @@ import type { RouteMatch } from './route-match.js'
 /** What every exchange shares: built once with the data plane. */
 export interface PlaneContext {
   readonly log: Logger
+  /** The access log (no redaction pass: its fields are chosen). */
+  readonly access: Logger
   readonly metrics: GatewayMetrics
   readonly tracing: RequestTracing
   readonly client: ClientAddress
@@ -131,18 +133,19 @@ export class Exchange implements UpstreamEvents, AccessEntry {
     if (status === 499) this.upstreamCall?.leave()
     const permits = this.#permits
     if (permits) for (const { limiter, key } of permits) limiter.release(key)
-    const { metrics, log, accessLog, tracing } = this.context
+    const { metrics, access, accessLog, tracing } = this.context
     const elapsedMs = performance.now() - this.started
     this.#status = status
     this.#elapsedMs = elapsedMs
     metrics.observe(this.match.template, this.req.method ?? 'GET', status, elapsedMs, this.upstream)
-    if (accessLog || status === 499) log.info({ ...this.#bindings(), ...accessLogFields(this) }, status === 499 ? CLIENT_GONE_MESSAGE : ACCESS_LOG_MESSAGE)
+    if (accessLog || status === 499) access.info(accessLogFields(this), status === 499 ? CLIENT_GONE_MESSAGE : ACCESS_LOG_MESSAGE)
     if (tracing.enabled && this.trace) {
       tracing.end(this.trace, { method: this.method, route: this.match.template, status, upstream: this.upstream?.name, companyId: this.identity?.companyId })
     }
   }
 
   // The access line's view of the exchange (AccessEntry), read once it ended.
+  get traceId (): string | undefined { return this.trace?.traceId }
   get method (): string { return this.req.method ?? 'GET' }
   get url (): string { return this.req.url ?? '' }
   get route (): string { return this.match.template }

@@ -54,7 +54,8 @@ export function connectionNominated (connection: string | string[] | undefined):
 
 export interface ForwardContext {
   readonly requestId: string
-  readonly clientIp: string
+  /** The address of the connection's peer: the entry this hop adds to X-Forwarded-For. */
+  readonly peerIp: string
   readonly protocol: string
   /** The Host the client asked for (the load balancer's X-Forwarded-Host when it is trusted). */
   readonly host: string | undefined
@@ -86,7 +87,7 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, context: 
   }
 
   const priorForwardedFor = context.behindProxy ? incoming['x-forwarded-for'] : undefined
-  out['x-forwarded-for'] = priorForwardedFor && !nominated?.has('x-forwarded-for') ? `${priorForwardedFor}, ${context.clientIp}` : context.clientIp
+  out['x-forwarded-for'] = priorForwardedFor && !nominated?.has('x-forwarded-for') ? `${priorForwardedFor}, ${context.peerIp}` : context.peerIp
   out['x-forwarded-proto'] = context.protocol
   if (context.host !== undefined) out['x-forwarded-host'] = context.host
   const priorVia = incoming.via
@@ -183,7 +184,7 @@ export const upstreamHeaders: Step = {
     const { req, context, match } = exchange
     exchange.upstreamHeaders = upstreamRequestHeaders(req.headers, {
       requestId: exchange.requestId,
-      clientIp: exchange.clientIp,
+      peerIp: req.socket.remoteAddress ?? '',
       protocol: context.client.protocol(req),
       host: context.client.host(req),
       behindProxy: context.client.trust !== false,

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client'
 import { GatewayError } from '../errors.js'
 import type { UpstreamTiming } from './request-log.js'
+import { droppedLogLines } from './logger.js'
 import { SeriesHistogram } from './series-histogram.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
@@ -31,6 +32,7 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry })
     this.countAtScrape('gateway_user_cache_hits_total', 'User status lookups answered from the cache', () => userCache.hits)
     this.countAtScrape('gateway_user_cache_misses_total', 'User status lookups that went to PostgreSQL', () => userCache.misses)
+    this.countAtScrape('gateway_log_lines_dropped_total', 'Log lines dropped because stdout could not keep up', () => droppedLogLines.count)
   }
 
   /** A counter read at scrape time from a tally kept elsewhere: nothing is added to the request path. */

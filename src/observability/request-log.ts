@@ -30,10 +30,10 @@ export const processTime = (elapsedMs: number): string => `${elapsedMs.toFixed(2
  * included), one access-log line per request, and the trace's end. The data plane does the same for proxied
  * requests with the same functions.
  */
-export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing, client: ClientAddress): void {
+export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing, client: ClientAddress, access: Logger): void {
   app.decorateRequest('refusalCode', undefined)
   // The level is fixed at startup: below INFO the access line is not even built.
-  const accessLog = (app.log as unknown as Logger).isLevelEnabled('info')
+  const accessLog = access.isLevelEnabled('info')
 
   // One onSend hook sets both: it runs for every answer, errors and 404s included (each hook is a per-request cost).
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -43,6 +43,8 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   })
 
   const entry = (request: FastifyRequest, status: number, elapsedMs: number | undefined, responseBytes: number | undefined): AccessEntry => ({
+    requestId: request.id,
+    traceId: traceOf(request.raw)?.traceId,
     method: request.method,
     url: request.url,
     route: request.routeOptions.url ?? 'unmatched',
@@ -58,7 +60,7 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   })
 
   app.addHook('onRequestAbort', (request, done) => {
-    request.log.info(accessLogFields(entry(request, 499, undefined, undefined)), CLIENT_GONE_MESSAGE)
+    access.info(accessLogFields(entry(request, 499, undefined, undefined)), CLIENT_GONE_MESSAGE)
     done()
   })
 
@@ -73,7 +75,7 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   if (!accessLog) return
   app.addHook('onResponse', (request, reply, done) => {
     const length = reply.getHeader('content-length')
-    request.log.info(accessLogFields(entry(request, reply.statusCode, reply.elapsedTime, length === undefined ? undefined : Number(length))), ACCESS_LOG_MESSAGE)
+    access.info(accessLogFields(entry(request, reply.statusCode, reply.elapsedTime, length === undefined ? undefined : Number(length))), ACCESS_LOG_MESSAGE)
     done()
   })
 }
@@ -93,6 +95,8 @@ const USER_AGENT_CHARS = 256
 
 /** What the access line says of one request, whichever road served it. */
 export interface AccessEntry {
+  readonly requestId: string
+  readonly traceId: string | undefined
   readonly method: string
   /** The request target; its query string is left out of the log (it may carry tickets or tokens). */
   readonly url: string
@@ -115,6 +119,8 @@ export interface AccessEntry {
 export function accessLogFields (entry: AccessEntry) {
   const { identity, upstream, userAgent } = entry
   return {
+    request_id: entry.requestId,
+    trace_id: entry.traceId,
     method: entry.method,
     path: pathOf(entry.url),
     route: entry.route,
