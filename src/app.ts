@@ -5,21 +5,24 @@ import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import { adminRoutes } from './admin/admin-routes.js'
 import { authenticators, type Authenticators } from './auth/authenticate.js'
-import './auth/identity.js'
+import type { Identity } from './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
-import { warmPasswordHashing } from './auth/passwords.js'
+import { limitConcurrentHashes, warmPasswordHashing } from './auth/passwords.js'
+import { NotifiedCache } from './auth/notified-cache.js'
+import { Sessions } from './auth/sessions.js'
 import { RefreshTokens } from './auth/refresh-tokens.js'
 import { TokenIssuer } from './auth/token-issuer.js'
 import { TokenVerifier } from './auth/token-verifier.js'
-import { UserStatusCache } from './auth/user-status-cache.js'
 import { userRoutes } from './auth/user-routes.js'
 import { WsTickets, wsTicketRoute } from './auth/ws-tickets.js'
-import { companiesRepository } from './db/companies-repository.js'
+import { companiesRepository, type CompanyStatus } from './db/companies-repository.js'
+import { COMPANY_CHANGED_CHANNEL } from './db/migrations/006-company-change-notify.js'
+import { USER_CHANGED_CHANNEL } from './db/migrations/002-user-change-notify.js'
 import type { Database } from './db/database.js'
 import { bootstrapDemo, type DemoCredentials } from './db/demo-bootstrap.js'
 import { migrate } from './db/migrate.js'
 import { openDatabase } from './db/open.js'
-import { usersRepository } from './db/users-repository.js'
+import { usersRepository, type UserStatus } from './db/users-repository.js'
 import { registerErrorHandlers } from './errors.js'
 import { Health, registerHealthRoutes } from './observability/health.js'
 import { startTrace, tracingFor, type RequestTracing } from './observability/tracing.js'
@@ -62,7 +65,9 @@ export interface GatewayServices {
   readonly tokens: TokenIssuer
   readonly verifier: TokenVerifier
   readonly refreshTokens: RefreshTokens | null
-  readonly userCache: UserStatusCache
+  readonly userCache: NotifiedCache<UserStatus>
+  readonly companyCache: NotifiedCache<CompanyStatus>
+  readonly sessions: Sessions
   readonly auth: Authenticators
   readonly redis: Redis | undefined
   readonly tickets: WsTickets
@@ -110,9 +115,19 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   const tokens = await TokenIssuer.create(config.jwt, secret)
   const verifier = await TokenVerifier.create(config.jwt, secret)
   const refreshTokens = config.refreshTokens.enabled ? new RefreshTokens(db, config.refreshTokens.ttlDays) : null
-  refreshTokens?.startCleanup((error) => app.log.warn({ err: error }, 'refresh token cleanup failed'))
-  const userCache = new UserStatusCache(usersRepository(db), config.userCacheTtlMs)
-  await userCache.subscribe(db)
+  const housekeepingFailed = (what: string) => (error: unknown): void => app.log.warn({ err: error }, `${what} cleanup failed`)
+  refreshTokens?.startCleanup(housekeepingFailed('refresh token'))
+  const users = usersRepository(db)
+  const companies = companiesRepository(db)
+  const userCache = new NotifiedCache<UserStatus>(async (id) => users.findStatus(id), config.userCacheTtlMs)
+  const companyCache = new NotifiedCache<CompanyStatus>(async (id) => companies.findStatus(id), config.userCacheTtlMs)
+  // Sessions stay known as long as any token issued under them may live.
+  const sessions = new Sessions(db, Math.max(config.jwt.maxLifetimeSeconds, config.refreshTokens.ttlDays * 86_400))
+  await Promise.all([userCache.subscribe(db, USER_CHANGED_CHANNEL), companyCache.subscribe(db, COMPANY_CHANGED_CHANNEL), sessions.subscribe()])
+  sessions.startHousekeeping(housekeepingFailed('session'))
+  const tickets = new WsTickets(db)
+  tickets.startSweeping(housekeepingFailed('WebSocket ticket'))
+  limitConcurrentHashes(config.rateLimits.loginMaxConcurrentHashes)
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
   const health = new Health()
   const pools = new UpstreamPools(config.httpClient)
@@ -120,11 +135,14 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   health.addCheck('http_client', async () => !pools.closed)
   app.addHook('onClose', async () => {
     refreshTokens?.stopCleanup()
+    sessions.stopHousekeeping()
+    tickets.stopSweeping()
     redis?.disconnect()
     await pools.close()
     if (!options.database) await db.close()
   })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, auth: authenticators(verifier, userCache), redis, tickets: new WsTickets(db), sockets: new LiveSockets() }
+  const auth = authenticators({ tokens: verifier, users: userCache, companies: companyCache, sessions })
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, companyCache, sessions, auth, redis, tickets, sockets: new LiveSockets() }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -164,21 +182,26 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     prefix: '/api/v1/users',
     users: usersRepository(services.db),
     companies: companiesRepository(services.db),
+    companyStatus: async (companyId: string) => services.companyCache.get(companyId),
     tokens: services.tokens,
+    sessions: services.sessions,
     refreshTokens: services.refreshTokens,
     initialAuth: services.auth.initial,
+    bearer: async (authorization: string | undefined) => services.auth.identify(authorization, false),
     defaultCompanyId: config.defaultCompanyId,
     allowSelfRegistration: config.allowSelfRegistration,
     perIpLimit: traffic.perIp,
     loginGuard: traffic.login,
   })
-  await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict })
+  await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict, userLimit: traffic.perUser })
   await app.register(adminRoutes, {
     prefix: '/api/v1/admin',
     users: usersRepository(services.db),
     companies: companiesRepository(services.db),
+    sessions: services.sessions,
     adminAuth: services.auth.admin,
   })
+  closeSocketsOnPolicyChange(services)
 
   // Proxied prefixes never reach Fastify: the data plane answers them beside it, with the same policies.
   let closing = false
@@ -207,6 +230,20 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   return app
+}
+
+/**
+ * An open WebSocket lives no longer than what opened it: when its user, company or session changes (NOTIFY, on
+ * every replica), its identity is checked again and the socket closed with 1008 if it no longer holds.
+ */
+function closeSocketsOnPolicyChange (services: GatewayServices): void {
+  const { sockets, auth } = services
+  const recheck = (matches: (identity: Identity) => boolean): void => {
+    sockets.recheck(matches, auth.recheck)
+  }
+  services.userCache.onInvalidate((userId) => recheck((identity) => userId === null || identity.userId === userId))
+  services.companyCache.onInvalidate((companyId) => recheck((identity) => companyId === null || identity.companyId === companyId))
+  services.sessions.onRevoke((sessionId) => recheck((identity) => identity.sessionId === sessionId))
 }
 
 /** The largest WebSocket message relayed either way. */

@@ -1,16 +1,20 @@
 import { z } from 'zod'
+import { weakSecretReason } from './config-secrets.js'
 
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 
 /** One external issuer: its tokens are recognised by their exact `iss` and verified with its own keys only. */
-const externalIssuerSchema = (minSecretBytes: number) => z.object({
+const externalIssuerSchema = z.object({
   name: z.string().min(1),
   issuer: z.string().min(1),
   audience: z.string().min(1).optional(),
   algorithms: z.array(z.enum([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1),
   jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
-  secret: z.string().min(minSecretBytes, `a shared secret must be at least ${minSecretBytes} bytes`).optional(),
+  secret: z.string().superRefine((secret, context) => {
+    const weakness = weakSecretReason(secret)
+    if (weakness !== undefined) context.addIssue({ code: 'custom', message: `a shared secret: ${weakness}` })
+  }).optional(),
   /** supabase: aud authenticated, role authenticated, company only from app_metadata. */
   profile: z.enum(['gateway', 'supabase']).default('gateway'),
   /** The token's user must exist and be active in our users table (same id). */
@@ -33,10 +37,10 @@ const externalIssuerSchema = (minSecretBytes: number) => z.object({
   }
 })
 
-export type ExternalIssuer = z.infer<ReturnType<typeof externalIssuerSchema>>
+export type ExternalIssuer = z.infer<typeof externalIssuerSchema>
 
 /** GATEWAY_EXTERNAL_ISSUERS: a JSON array of issuers, each validated (throws saying what is wrong); the Supabase profile implies aud `authenticated`. */
-export function parseExternalIssuers (json: string | undefined, minSecretBytes: number): ExternalIssuer[] {
+export function parseExternalIssuers (json: string | undefined): ExternalIssuer[] {
   if (json === undefined) return []
   let value: unknown
   try {
@@ -44,7 +48,7 @@ export function parseExternalIssuers (json: string | undefined, minSecretBytes: 
   } catch {
     throw new Error('expected a JSON array of issuers')
   }
-  const parsed = z.array(externalIssuerSchema(minSecretBytes)).safeParse(value)
+  const parsed = z.array(externalIssuerSchema).safeParse(value)
   if (!parsed.success) {
     throw new Error(`${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`)
   }

@@ -3,6 +3,7 @@ import { parse as parseDotenv } from 'dotenv'
 import proxyAddr from '@fastify/proxy-addr'
 import { z } from 'zod'
 import { parseExternalIssuers, type ExternalIssuer } from './config-issuers.js'
+import { weakSecretReason } from './config-secrets.js'
 
 /** The seeds' log level names, mapped to pino's. */
 const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' } as const
@@ -10,15 +11,12 @@ const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'erro
 export const DEFAULT_INGEST_SERVICE_URL = 'http://ingest-api-service.nyro-develop.svc.cluster.local:80'
 export const DEFAULT_QUERY_SERVICE_URL = 'http://query-service.nyro-develop.svc.cluster.local:80'
 const MIB = 1024 * 1024
-/** The minimum HMAC key length: RFC 7518 §3.2 asks for a key at least as long as the hash output. */
-export const MIN_JWT_SECRET_BYTES = 32
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
 export type { ExternalIssuer }
-const PLACEHOLDER_SECRETS = new Set(['changeme', 'change-me', 'secret', 'your-secret-key', 'default_secret_key_please_change'])
 
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false' })
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
@@ -90,6 +88,8 @@ export const settingsSchema = z.object({
   GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE: positiveInt.default(3000).describe('Requests per minute one company may make on proxied routes.'),
   GATEWAY_RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(120).describe('Requests per minute one IP may make on unauthenticated routes (login, refresh, auth service).'),
   GATEWAY_LOGIN_MAX_FAILURES: positiveInt.default(10).describe('Failed logins per email and IP before 429.'),
+  GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(25).describe('Failed logins per email from any addresses before 429, so that rotating addresses does not reset the count.'),
+  GATEWAY_LOGIN_MAX_CONCURRENT_HASHES: positiveInt.max(64).default(2).describe('Password hashes (bcrypt) computed at once; more wait, and beyond a short queue get 503, so logins never take the whole thread pool.'),
   GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES: positiveInt.default(15).describe('Window of GATEWAY_LOGIN_MAX_FAILURES, in minutes.'),
   GATEWAY_RATE_LIMIT_FAIL_OPEN: booleanFromEnv.default(true)
     .describe('When Redis is unreachable, let proxied requests through (true) or refuse them with 503 (false); login limits always fail closed.'),
@@ -123,8 +123,10 @@ export const settingsSchema = z.object({
   GATEWAY_JWT_AUDIENCE: z.string().min(1).optional().describe('Required `aud` of accepted tokens (e.g. authenticated for Supabase); tokens with an aud are refused when unset.'),
   GATEWAY_JWT_ISSUER: z.string().min(1).optional().describe('Required `iss` of accepted tokens, and the `iss` of issued ones.'),
   GATEWAY_JWT_CLOCK_TOLERANCE: nonNegativeInt.max(300).default(30).describe('Seconds of clock skew tolerated on exp/nbf/iat.'),
-  GATEWAY_JWT_EXPIRATION_MINUTES: positiveInt.optional()
-    .describe('Lifetime of issued access tokens, in minutes: 15 with refresh tokens, 1440 (the seeds\' 24 h) without.'),
+  GATEWAY_JWT_EXPIRATION_MINUTES: positiveInt.default(1440)
+    .describe('Lifetime of issued access tokens, in minutes: the seeds\' 24 h, which the web client relies on (it never refreshes). Logout and admin revocation still end them at once; clients using refresh tokens may ask for shorter ones.'),
+  GATEWAY_JWT_MAX_LIFETIME_MINUTES: positiveInt.optional()
+    .describe('Longest lifetime (exp - iat) accepted in a token, ours or an external issuer\'s; default the larger of 1440 and GATEWAY_JWT_EXPIRATION_MINUTES.'),
   GATEWAY_REFRESH_TOKENS: booleanFromEnv.default(true).describe('Issue rotating refresh tokens at login (POST /api/v1/users/refresh, /logout).'),
   GATEWAY_REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(30).describe('Lifetime of a refresh token, in days.'),
   GATEWAY_EXTERNAL_ISSUERS: z.string().optional()
@@ -191,6 +193,8 @@ export interface Config {
     readonly companyPerMinute: number
     readonly ipPerMinute: number
     readonly loginMaxFailures: number
+    readonly loginMaxFailuresPerAccount: number
+    readonly loginMaxConcurrentHashes: number
     readonly loginFailureWindowMs: number
     readonly failOpen: boolean
     readonly queryMaxConcurrentPerCompany: number
@@ -205,6 +209,7 @@ export interface Config {
     readonly issuer: string | undefined
     readonly clockToleranceSeconds: number
     readonly expirationMinutes: number
+    readonly maxLifetimeSeconds: number
     readonly externalIssuers: readonly ExternalIssuer[]
   }
   readonly refreshTokens: { readonly enabled: boolean, readonly ttlDays: number }
@@ -257,17 +262,13 @@ function checkSecret (settings: Settings): void {
     if (embedded) return
     throw new ConfigError('GATEWAY_JWT_SECRET: required when GATEWAY_POSTGRES_SERVER is set (only the embedded database may generate one)')
   }
-  if (PLACEHOLDER_SECRETS.has(secret.toLowerCase())) {
-    throw new ConfigError('GATEWAY_JWT_SECRET: a placeholder value; set a random secret of at least 32 bytes')
-  }
-  if (Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
-    throw new ConfigError(`GATEWAY_JWT_SECRET: expected at least ${MIN_JWT_SECRET_BYTES} bytes`)
-  }
+  const weakness = weakSecretReason(secret)
+  if (weakness !== undefined) throw new ConfigError(`GATEWAY_JWT_SECRET: ${weakness}`)
 }
 
 function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
   try {
-    return parseExternalIssuers(json, MIN_JWT_SECRET_BYTES)
+    return parseExternalIssuers(json)
   } catch (error) {
     throw new ConfigError(`GATEWAY_EXTERNAL_ISSUERS: ${(error as Error).message}`)
   }
@@ -335,6 +336,8 @@ function toConfig (s: Settings): Config {
       companyPerMinute: s.GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE,
       ipPerMinute: s.GATEWAY_RATE_LIMIT_IP_PER_MINUTE,
       loginMaxFailures: s.GATEWAY_LOGIN_MAX_FAILURES,
+      loginMaxFailuresPerAccount: s.GATEWAY_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      loginMaxConcurrentHashes: s.GATEWAY_LOGIN_MAX_CONCURRENT_HASHES,
       loginFailureWindowMs: s.GATEWAY_LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
       failOpen: s.GATEWAY_RATE_LIMIT_FAIL_OPEN,
       queryMaxConcurrentPerCompany: s.GATEWAY_QUERY_MAX_CONCURRENT_PER_COMPANY,
@@ -348,7 +351,8 @@ function toConfig (s: Settings): Config {
       audience: s.GATEWAY_JWT_AUDIENCE,
       issuer: s.GATEWAY_JWT_ISSUER,
       clockToleranceSeconds: s.GATEWAY_JWT_CLOCK_TOLERANCE,
-      expirationMinutes: s.GATEWAY_JWT_EXPIRATION_MINUTES ?? (s.GATEWAY_REFRESH_TOKENS ? 15 : 1440),
+      expirationMinutes: s.GATEWAY_JWT_EXPIRATION_MINUTES,
+      maxLifetimeSeconds: 60 * (s.GATEWAY_JWT_MAX_LIFETIME_MINUTES ?? Math.max(1440, s.GATEWAY_JWT_EXPIRATION_MINUTES)),
       externalIssuers: externalIssuersOrThrow(s.GATEWAY_EXTERNAL_ISSUERS),
     },
     refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
@@ -383,6 +387,10 @@ export function loadConfig (env: Record<string, string | undefined>, options: Lo
     throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
   }
   checkSecret(parsed.data)
+  const { GATEWAY_JWT_MAX_LIFETIME_MINUTES: maxLifetime, GATEWAY_JWT_EXPIRATION_MINUTES: lifetime } = parsed.data
+  if (maxLifetime !== undefined && maxLifetime < lifetime) {
+    throw new ConfigError(`GATEWAY_JWT_MAX_LIFETIME_MINUTES: ${maxLifetime} is below GATEWAY_JWT_EXPIRATION_MINUTES (${lifetime}): the gateway would refuse its own tokens`)
+  }
   return deepFreeze(toConfig(parsed.data))
 }
 

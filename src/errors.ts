@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   INVALID_TOKEN: { status: 401, meaning: 'The token failed verification, or its user is unknown or inactive; `detail` says which.' },
   BAD_CREDENTIALS: { status: 401, meaning: 'Login failed (the same answer for unknown email, wrong password and inactive user).' },
   COMPANY_REQUIRED: { status: 403, meaning: 'A valid token without a company, on a route that needs one.' },
+  COMPANY_INACTIVE: { status: 403, meaning: 'The token\'s company has been deactivated: its users are refused until it is active again.' },
   FORBIDDEN: { status: 403, meaning: 'Not allowed: administrator role required, or a company change a non-admin may not make.' },
   CONFLICT: { status: 409, meaning: 'A company name or user email that already exists.' },
   UPSTREAM_BAD_GATEWAY: { status: 502, meaning: 'The upstream reset the connection or answered something that is not HTTP.' },

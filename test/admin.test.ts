@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { postJson as post } from './helpers/http.js'
 
 for (const { backend, skip } of await backends()) {
   describe(`admin API and self-registration [${backend}]`, { skip }, () => {
@@ -120,17 +121,19 @@ for (const { backend, skip } of await backends()) {
       assert.equal(status, 403)
     })
 
-    test('self-registration joins the default company as a user; duplicates 409', async () => {
+    test('self-registration joins the default company as a user; a new and an existing email get the same answer', async () => {
       const email = `self-${randomUUID()}@example.com`
       const register = async (body: unknown): Promise<Response> =>
         fetch(`${gateway.url}/api/v1/users/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
       const response = await register({ email, password: 'long-password', name: 'Self Made' })
       assert.equal(response.status, 201)
-      const body = await response.json() as { message: string, user_id: string }
-      assert.equal(body.message, 'Registration successful.')
-      const { rows } = await gateway.app.gateway.db.query<{ company_id: string, roles: string[] }>('SELECT company_id, roles FROM users WHERE id = $1', [body.user_id])
+      const body = await response.json() as { message: string, user_id: string | null }
+      const { rows } = await gateway.app.gateway.db.query<{ company_id: string, roles: string[] }>('SELECT company_id, roles FROM users WHERE lower(email) = lower($1)', [email])
       assert.deepEqual(rows[0], { company_id: defaultCompanyId, roles: ['user'] })
-      assert.equal((await register({ email, password: 'long-password' })).status, 409)
+      const again = await register({ email, password: 'another-password' })
+      assert.equal(again.status, 201, 'no 409: that would tell anyone which emails have accounts')
+      assert.deepEqual(await again.json(), body)
+      assert.equal((await post(`${gateway.url}/api/v1/users/login`, { email, password: 'another-password' })).status, 401, 'the existing account is untouched')
       assert.equal((await register({ email: 'a@example.com', password: 'seven77' })).status, 422)
     })
   })

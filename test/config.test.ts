@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { ConfigError, DEFAULT_INGEST_SERVICE_URL, describeConfig, loadConfig } from '../src/config.js'
 
-const SECRET = 'x'.repeat(40)
+const SECRET = 'k9Qz-2vLr8Tw_p4Nb7Yc1Hx5Jm3Fd6Gs0Ae'
 
 describe('configuration', () => {
   test('defaults: the seeds\' in-cluster upstreams, port 8080, embedded database', () => {
@@ -64,6 +64,17 @@ describe('configuration', () => {
     refuses({ GATEWAY_POSTGRES_SERVER: 'db', GATEWAY_JWT_SECRET: 'short-secret' }, 'GATEWAY_JWT_SECRET', /32 bytes/)
     refuses({ GATEWAY_JWT_SECRET: 'short-secret' }, 'GATEWAY_JWT_SECRET', /32 bytes/)
     assert.equal(loadConfig({ GATEWAY_POSTGRES_SERVER: 'db', GATEWAY_JWT_SECRET: SECRET }).database.kind, 'postgres')
+  })
+
+  test('a JWT secret copied from the seeds, or long but predictable, stops the start naming GATEWAY_JWT_SECRET', () => {
+    for (const published of [
+      'YOUR_DEFAULT_JWT_SECRET_KEY_CHANGE_ME_IN_ENV_OR_SECRET', 'YOUR_JWT_SECRET_KEY_NEEDS_TO_BE_SET_IN_ENV_OR_SECRET',
+      'una-clave-secreta-muy-fuerte-para-desarrollo-local-1234567890', 'TU_CLAVE_SECRETA_JWT_DE_PRODUCCION_MUY_SEGURA', 'REPLACE_ME',
+    ]) refuses({ GATEWAY_POSTGRES_SERVER: 'db', GATEWAY_JWT_SECRET: published }, 'GATEWAY_JWT_SECRET', /placeholder|published|32 bytes/)
+    for (const weak of ['a'.repeat(36), 'password'.repeat(5), 'abc123'.repeat(7), '0'.repeat(64)]) {
+      refuses({ GATEWAY_POSTGRES_SERVER: 'db', GATEWAY_JWT_SECRET: weak }, 'GATEWAY_JWT_SECRET', /predictable/)
+    }
+    refuses({ GATEWAY_EXTERNAL_ISSUERS: JSON.stringify([{ name: 'x', issuer: 'https://x', algorithms: ['HS256'], secret: 'z'.repeat(40) }]) }, 'GATEWAY_EXTERNAL_ISSUERS', /predictable/)
   })
 
   test('a .env file fills in below the real environment', () => {

@@ -23,22 +23,29 @@ for (const { backend, skip } of await backends()) {
       await (await post(`${gateway.url}/api/v1/users/login`, { email: who.email, password: who.password })).json() as { access_token: string, refresh_token: string }
     const refresh = async (token: string): Promise<Response> => post(`${gateway.url}/api/v1/users/refresh`, { refresh_token: token })
 
-    test('login returns an opaque refresh token and a 15-minute access token', async () => {
+    test('login returns an opaque refresh token and the seeds\' 24-hour access token, naming the user and the session', async () => {
       const tokens = await login()
       assert.match(tokens.refresh_token, /^[A-Za-z0-9_-]{43}$/)
       const claims = decodeJwt(tokens.access_token)
-      assert.equal((claims.exp as number) - (claims.iat as number), 15 * 60)
+      assert.equal((claims.exp as number) - (claims.iat as number), 24 * 60 * 60)
+      assert.equal(claims.full_name, 'Test User', 'the web client shows the name it reads from the token')
+      assert.equal(claims.name, 'Test User')
+      assert.match(String(claims.sid), /^[0-9a-f-]{36}$/)
+      assert.match(String(claims.jti), /^[0-9a-f-]{36}$/)
       const { rows } = await gateway.app.gateway.db.query<{ token_hash: string }>('SELECT token_hash FROM gateway_refresh_tokens')
       assert.ok(rows.every((row) => row.token_hash !== tokens.refresh_token), 'only a hash is stored')
     })
 
-    test('refresh rotates: a new pair, the old token spent', async () => {
+    test('refresh rotates: a new pair in the same session, the old token spent; a client may ask for shorter access tokens', async () => {
       const first = await login()
-      const response = await refresh(first.refresh_token)
+      const response = await post(`${gateway.url}/api/v1/users/refresh`, { refresh_token: first.refresh_token, access_token_minutes: 15 })
       assert.equal(response.status, 200)
       const second = await response.json() as { access_token: string, refresh_token: string, token_type: string, expires_in: number }
       assert.equal(second.token_type, 'bearer')
       assert.equal(second.expires_in, 900)
+      const claims = decodeJwt(second.access_token)
+      assert.equal((claims.exp as number) - (claims.iat as number), 900)
+      assert.equal(claims.sid, decodeJwt(first.access_token).sid, 'the same session goes on')
       assert.notEqual(second.refresh_token, first.refresh_token)
       assert.equal(decodeJwt(second.access_token).sub, user.id)
       assert.equal((await refresh(second.refresh_token)).status, 200, 'the successor works')

@@ -5,11 +5,13 @@ import { requireActiveCompany } from '../auth/company-association.js'
 import { conflict, notFound } from '../errors.js'
 import { DuplicateCompanyError, type CompaniesRepository } from '../db/companies-repository.js'
 import { DuplicateEmailError, type UserRecord, type UsersRepository } from '../db/users-repository.js'
-import { createCompanySchema, createUserSchema, listUsersSchema, selectCompaniesSchema, statsSchema } from './admin-schemas.js'
+import type { Sessions } from '../auth/sessions.js'
+import { createCompanySchema, createUserSchema, listUsersSchema, revokeSessionsSchema, selectCompaniesSchema, statsSchema } from './admin-schemas.js'
 
 export interface AdminRoutesDeps {
   readonly users: UsersRepository
   readonly companies: CompaniesRepository
+  readonly sessions: Sessions
   readonly adminAuth: AuthHook
 }
 
@@ -77,4 +79,13 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
       const users = await deps.users.listByCompany(companyId, request.query.limit, request.query.offset)
       return users.map(userView)
     })
+
+  // Every session of the user ends at once, on every replica: their access and refresh tokens are refused.
+  app.post<{ Params: { userId: string } }>('/users/:userId/revoke-sessions', { schema: revokeSessionsSchema }, async (request) => {
+    const { userId } = request.params
+    if (!await deps.users.findStatus(userId)) throw notFound('User not found.')
+    const revoked = await deps.sessions.revokeAllOf(userId)
+    request.log.info({ target_user_id: userId, revoked_sessions: revoked }, 'sessions revoked')
+    return { user_id: userId, revoked_sessions: revoked }
+  })
 }

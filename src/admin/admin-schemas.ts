@@ -94,3 +94,11 @@ export const listUsersSchema = {
   },
   response: { 200: { type: 'array', items: userSchema } },
 } as const
+
+export const revokeSessionsSchema = {
+  tags,
+  security,
+  summary: 'End every session of a user: their tokens are refused on every replica within a second',
+  params: { type: 'object', required: ['userId'], properties: { userId: uuid } },
+  response: { 200: { type: 'object', properties: { user_id: uuid, revoked_sessions: { type: 'integer' } } } },
+} as const

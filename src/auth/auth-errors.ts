@@ -19,3 +19,10 @@ export const adminRequired = (): GatewayError =>
 
 export const badCredentials = (): GatewayError =>
   new GatewayError('BAD_CREDENTIALS', 401, 'Incorrect email or password', { headers: { 'www-authenticate': 'Bearer' } })
+
+export const companyInactive = (companyId: string): GatewayError =>
+  new GatewayError('COMPANY_INACTIVE', 403, `Company '${companyId}' is inactive.`, {
+    headers: { 'www-authenticate': 'Bearer error="insufficient_scope"' },
+  })
+
+export const sessionRevoked = (): GatewayError => invalidToken('Token validation failed: Session has been revoked.')

@@ -6,6 +6,10 @@ export interface Identity {
   readonly roles: readonly string[]
   /** A person (a token from login or an issuer) or a machine (a company's API key): sent upstream as X-Auth-Type. */
   readonly authType: 'user' | 'api_key'
+  /** The subject is a row of our users table (false for an external issuer trusted without a local account). */
+  readonly localUser: boolean
+  /** The session the credential belongs to (a login), when it names one: a logout ends it. */
+  readonly sessionId: string | null
   /** When the token this identity came from expires, in seconds since the epoch (long-lived sockets close then). */
   readonly expiresAt: number
 }

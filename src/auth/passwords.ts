@@ -1,12 +1,47 @@
 import { randomBytes } from 'node:crypto'
 import bcrypt from 'bcrypt'
+import { GatewayError } from '../errors.js'
 
 /** passlib's default bcrypt cost in the seeds; its `$2b$` hashes verify unchanged. */
 export const BCRYPT_COST = 12
 
+/** Logins that may wait for a hashing slot; beyond, they are refused at once rather than queued for seconds. */
+const MAX_WAITING = 64
+let slots = 2
+let busy = 0
+const waiting: (() => void)[] = []
+
+/**
+ * bcrypt runs on libuv's thread pool (4 threads by default), which DNS lookups and file access share: a burst
+ * of logins must not take all of it, nor queue without bound. At most `max` hashes run at once.
+ */
+export function limitConcurrentHashes (max: number): void {
+  slots = max
+}
+
+export const hashingBusy = (): GatewayError =>
+  new GatewayError('SERVICE_UNAVAILABLE', 503, 'Too many logins in progress; try again shortly.', { headers: { 'retry-after': '1' } })
+
+async function withHashingSlot<T> (work: () => Promise<T>): Promise<T> {
+  if (busy < slots) {
+    busy++
+  } else {
+    if (waiting.length >= MAX_WAITING) throw hashingBusy()
+    await new Promise<void>((resolve) => waiting.push(resolve))
+  }
+  try {
+    return await work()
+  } finally {
+    // The slot passes straight to the next waiter, if any.
+    const next = waiting.shift()
+    if (next) next()
+    else busy--
+  }
+}
+
 /** bcrypt runs on libuv's thread pool, off the event loop. */
 export async function hashPassword (password: string): Promise<string> {
-  return bcrypt.hash(password, BCRYPT_COST)
+  return withHashingSlot(async () => bcrypt.hash(password, BCRYPT_COST))
 }
 
 let dummyHash: Promise<string> | undefined
@@ -19,9 +54,10 @@ export async function verifyPassword (password: string, hashed: string | undefin
   dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), BCRYPT_COST)
   const target = hashed ?? await dummyHash
   try {
-    const matches = await bcrypt.compare(password, target)
+    const matches = await withHashingSlot(async () => bcrypt.compare(password, target))
     return matches && hashed !== undefined
-  } catch {
+  } catch (error) {
+    if (error instanceof GatewayError) throw error
     // A malformed stored hash is a wrong password, not a server error.
     return false
   }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Database } from '../db/database.js'
 import { refreshTokensRepository } from '../db/refresh-tokens-repository.js'
 import { GatewayError } from '../errors.js'
@@ -26,14 +26,18 @@ export class RefreshTokens {
     this.#ttlDays = ttlDays
   }
 
-  async issue (userId: string, familyId: string = randomUUID()): Promise<string> {
+  /** A refresh token of the session `familyId` (a session's refresh tokens are one family). */
+  async issue (userId: string, familyId: string): Promise<string> {
     const token = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')
     await refreshTokensRepository(this.#db).insert(hashOf(token), userId, familyId, this.#ttlDays)
     return token
   }
 
-  /** Spends `token`; returns its user and successor, or throws 401 (revoking the family on reuse). */
-  async rotate (token: string): Promise<{ userId: string, familyId: string, refreshToken: string }> {
+  /**
+   * Spends `token`; returns its user and successor, or throws 401. A spent token presented again means theft
+   * (RFC 9700 §4.14.2): its family is revoked, and `onReuse` ends the session it belongs to.
+   */
+  async rotate (token: string, onReuse: (familyId: string) => Promise<unknown>): Promise<{ userId: string, familyId: string, refreshToken: string }> {
     const next = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')
     const outcome = await this.#db.transaction(async (tx) => {
       const tokens = refreshTokensRepository(tx)
@@ -41,26 +45,25 @@ export class RefreshTokens {
       if (!row || row.revokedAt !== null || row.expiresAt.getTime() <= Date.now()) return { error: 'invalid' as const }
       if (row.spentAt !== null) {
         await tokens.revokeFamily(row.familyId)
-        return { error: 'reused' as const }
+        return { error: 'reused' as const, familyId: row.familyId }
       }
       const successor = await tokens.insert(hashOf(next), row.userId, row.familyId, this.#ttlDays)
       await tokens.markSpent(row.id, successor)
       return { userId: row.userId, familyId: row.familyId }
     })
     if ('error' in outcome) {
-      throw invalidRefreshToken(outcome.error === 'reused' ? 'Refresh token reuse detected; the session has been revoked.' : undefined)
+      if (outcome.error === 'reused') {
+        await onReuse(outcome.familyId)
+        throw invalidRefreshToken('Refresh token reuse detected; the session has been revoked.')
+      }
+      throw invalidRefreshToken()
     }
     return { ...outcome, refreshToken: next }
   }
 
-  async revokeFamilyOf (token: string): Promise<void> {
-    const tokens = refreshTokensRepository(this.#db)
-    const familyId = await tokens.familyOf(hashOf(token))
-    if (familyId) await tokens.revokeFamily(familyId)
-  }
-
-  async revokeFamily (familyId: string): Promise<void> {
-    await refreshTokensRepository(this.#db).revokeFamily(familyId)
+  /** The session (family) a refresh token belongs to, or null for an unknown token. */
+  async familyOf (token: string): Promise<string | null> {
+    return refreshTokensRepository(this.#db).familyOf(hashOf(token))
   }
 
   startCleanup (onError: (error: unknown) => void): void {

@@ -8,6 +8,8 @@ export interface VerifiedToken {
   readonly userId: string
   readonly companyId: string | null
   readonly email: string | null
+  /** The session the token belongs to (`sid`), for the gateway's own tokens; null for tokens without one. */
+  readonly sessionId: string | null
   /** Seconds since the epoch. */
   readonly expiresAt: number
   /** Whether the user must exist and be active in our users table. */
@@ -51,20 +53,41 @@ function companyClaim (payload: JWTPayload, profile: ClaimsProfile): unknown {
   return appMetadataCompany(payload)
 }
 
+export interface ClaimsPolicy {
+  readonly audienceRequired: boolean
+  readonly profile: ClaimsProfile
+  readonly requireLocalUser: boolean
+  readonly clockToleranceSeconds: number
+  /** The longest lifetime (exp - iat, or exp - now without iat) accepted. */
+  readonly maxLifetimeSeconds: number
+  /** The gateway's own tokens name their session in `sid`; other issuers' sessions are not ours to know. */
+  readonly ownSessions: boolean
+}
+
 /** What a verified token says, checked against the rules jose does not know (SPEC §2.1). */
-export function claimsOf (payload: JWTPayload, options: { audienceRequired: boolean, profile: ClaimsProfile, requireLocalUser: boolean }): VerifiedToken {
+export function claimsOf (payload: JWTPayload, options: ClaimsPolicy): VerifiedToken {
   if (!options.audienceRequired && payload.aud !== undefined) throw invalidToken('Token validation failed: Unexpected audience.')
+  const now = Math.floor(Date.now() / 1000)
+  const exp = payload.exp as number
+  // jose checks iat only against a maximum age: a token minted for the future would be good for longer than it says.
+  if (typeof payload.iat === 'number' && payload.iat > now + options.clockToleranceSeconds) throw invalidToken(CLAIM_FAILURES.iat as string)
+  if (exp - Math.min(typeof payload.iat === 'number' ? payload.iat : now, now) > options.maxLifetimeSeconds + options.clockToleranceSeconds) {
+    throw invalidToken('Token validation failed: Token lifetime exceeds the allowed maximum.')
+  }
   // Supabase signs anon and service_role keys with the same key: only end users may reach tenant routes.
   if (options.profile === 'supabase' && payload.role !== 'authenticated') throw invalidToken('Token validation failed: Role not allowed.')
   if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken("Token missing 'sub' (user ID) claim.")
   if (!isUuid(payload.sub)) throw invalidToken('Invalid user ID format in token.')
   const company = companyClaim(payload, options.profile)
   if (company !== null && !isUuid(company)) throw invalidToken('Invalid company ID format in token.')
+  const session = options.ownSessions ? payload.sid : undefined
+  if (session !== undefined && !isUuid(session)) throw invalidToken('Token validation failed: Invalid session (sid).')
   return {
     userId: payload.sub.toLowerCase(),
     companyId: company === null ? null : company.toLowerCase(),
     email: typeof payload.email === 'string' ? payload.email : null,
-    expiresAt: payload.exp as number,
+    sessionId: session === undefined ? null : session.toLowerCase(),
+    expiresAt: exp,
     requireLocalUser: options.requireLocalUser,
   }
 }

@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto'
+import { randomUUID, webcrypto } from 'node:crypto'
 import { SignJWT } from 'jose'
 import type { Config } from '../config.js'
 
@@ -14,9 +14,15 @@ export interface IssuedClaims {
   readonly email: string
   readonly companyId: string | null
   readonly roles: readonly string[]
+  readonly fullName: string | null
+  /** The session the token belongs to (`sid`): logging out or revoking it refuses the token. Null: none (mint-token). */
+  readonly sessionId: string | null
 }
 
-/** Signs the gateway's own access tokens: sub, email, company_id, roles, iat, exp (and iss/aud when configured). */
+/**
+ * Signs the gateway's own access tokens: sub, email, company_id, roles, full_name and name (the OIDC standard
+ * claim; the web client shows it), sid, jti, iat, exp (and iss/aud when configured).
+ */
 export class TokenIssuer {
   readonly #key: webcrypto.CryptoKey
   readonly #jwt: Config['jwt']
@@ -34,10 +40,18 @@ export class TokenIssuer {
     return this.#jwt.expirationMinutes * 60
   }
 
+  /** A lifetime a client asked for, within the configured one. */
+  lifetimeFor (requestedMinutes: number | undefined): number {
+    return Math.min(requestedMinutes ?? this.#jwt.expirationMinutes, this.#jwt.expirationMinutes)
+  }
+
   async issue (claims: IssuedClaims, lifetimeMinutes = this.#jwt.expirationMinutes): Promise<string> {
-    const token = new SignJWT({ email: claims.email, company_id: claims.companyId, roles: [...claims.roles] })
+    const names = claims.fullName ? { full_name: claims.fullName, name: claims.fullName } : {}
+    const session = claims.sessionId === null ? {} : { sid: claims.sessionId }
+    const token = new SignJWT({ email: claims.email, company_id: claims.companyId, roles: [...claims.roles], ...names, ...session })
       .setProtectedHeader({ alg: this.#jwt.algorithm, typ: 'JWT' })
       .setSubject(claims.userId)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${lifetimeMinutes}m`)
     if (this.#jwt.issuer) token.setIssuer(this.#jwt.issuer)

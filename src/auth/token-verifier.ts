@@ -20,6 +20,7 @@ interface IssuerPolicy {
   readonly issuer: string | undefined
   readonly profile: ClaimsProfile
   readonly requireLocalUser: boolean
+  readonly ownSessions: boolean
 }
 
 async function externalPolicy (issuer: ExternalIssuer): Promise<IssuerPolicy> {
@@ -43,7 +44,30 @@ async function externalPolicy (issuer: ExternalIssuer): Promise<IssuerPolicy> {
     issuer: issuer.issuer,
     profile: issuer.profile,
     requireLocalUser: issuer.requireLocalUser,
+    ownSessions: false,
   }
+}
+
+/**
+ * Each segment in the one canonical base64url spelling (RFC 7515 §2, RFC 4648 §3.5): no padding, and zero
+ * bits in the unused low bits of the last character. jose decodes the others too, but the verified-token
+ * cache and the revocation of sessions key on the token text, so one token must have one text.
+ */
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]*$/
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+export function isCanonicalJws (token: string): boolean {
+  const segments = token.split('.')
+  if (segments.length !== 3) return false
+  for (const segment of segments) {
+    if (!BASE64URL_SEGMENT.test(segment)) return false
+    const rest = segment.length % 4
+    if (rest === 1) return false
+    if (rest === 0) continue
+    const last = ALPHABET.indexOf(segment.charAt(segment.length - 1))
+    if (last % (rest === 2 ? 16 : 4) !== 0) return false
+  }
+  return true
 }
 
 /** The issuer a token claims, read before verification only to pick whose keys verify it. */
@@ -65,12 +89,14 @@ export class TokenVerifier {
   readonly #own: IssuerPolicy
   readonly #external: Map<string, IssuerPolicy>
   readonly #clockToleranceSeconds: number
+  readonly #maxLifetimeSeconds: number
   readonly #verified = new Map<string, VerifiedToken>()
 
-  private constructor (own: IssuerPolicy, external: Map<string, IssuerPolicy>, clockToleranceSeconds: number) {
+  private constructor (own: IssuerPolicy, external: Map<string, IssuerPolicy>, jwt: Config['jwt']) {
     this.#own = own
     this.#external = external
-    this.#clockToleranceSeconds = clockToleranceSeconds
+    this.#clockToleranceSeconds = jwt.clockToleranceSeconds
+    this.#maxLifetimeSeconds = jwt.maxLifetimeSeconds
   }
 
   static async create (jwt: Config['jwt'], secret: string): Promise<TokenVerifier> {
@@ -81,9 +107,10 @@ export class TokenVerifier {
       issuer: jwt.issuer,
       profile: 'gateway',
       requireLocalUser: true,
+      ownSessions: true,
     }
     const external = new Map(await Promise.all(jwt.externalIssuers.map(async (issuer) => [issuer.issuer, await externalPolicy(issuer)] as const)))
-    return new TokenVerifier(own, external, jwt.clockToleranceSeconds)
+    return new TokenVerifier(own, external, jwt)
   }
 
   /** The claims of a token verified before and not yet expired, without any async work; else undefined. */
@@ -99,6 +126,7 @@ export class TokenVerifier {
     if (token.length > MAX_TOKEN_BYTES) throw invalidToken('Token validation failed: Token too large.')
     const cached = this.peek(token)
     if (cached) return cached
+    if (!isCanonicalJws(token)) throw invalidToken('Token validation failed: Malformed token.')
     const policy = this.#external.size > 0 ? this.#external.get(claimedIssuer(token) ?? '') ?? this.#own : this.#own
     let payload: JWTPayload
     try {
@@ -113,7 +141,14 @@ export class TokenVerifier {
       if (error instanceof GatewayError) throw error
       throw invalidToken(describeFailure(error))
     }
-    const verified = claimsOf(payload, { audienceRequired: policy.audience !== undefined, profile: policy.profile, requireLocalUser: policy.requireLocalUser })
+    const verified = claimsOf(payload, {
+      audienceRequired: policy.audience !== undefined,
+      profile: policy.profile,
+      requireLocalUser: policy.requireLocalUser,
+      clockToleranceSeconds: this.#clockToleranceSeconds,
+      maxLifetimeSeconds: this.#maxLifetimeSeconds,
+      ownSessions: policy.ownSessions,
+    })
     this.#remember(token, verified)
     return verified
   }

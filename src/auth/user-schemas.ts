@@ -2,6 +2,8 @@
 export const emailField = { type: 'string', format: 'email', maxLength: 320 } as const
 
 const nullableString = { type: ['string', 'null'] } as const
+/** A client that refreshes may ask for access tokens shorter than the configured lifetime (never longer). */
+const accessTokenMinutes = { type: 'integer', minimum: 1, maximum: 525600, description: 'Lifetime of the access token, in minutes, at most the configured one.' } as const
 const uuid = { type: 'string', format: 'uuid' } as const
 
 export const loginSchema = {
@@ -13,6 +15,7 @@ export const loginSchema = {
     properties: {
       email: emailField,
       password: { type: 'string', minLength: 6, maxLength: 1024 },
+      access_token_minutes: accessTokenMinutes,
     },
   },
   response: {
@@ -33,10 +36,12 @@ export const loginSchema = {
   },
 } as const
 
+const refreshToken = { type: 'string', minLength: 1, maxLength: 512 } as const
+
 const refreshTokenBody = {
   type: 'object',
   required: ['refresh_token'],
-  properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 512 } },
+  properties: { refresh_token: refreshToken, access_token_minutes: accessTokenMinutes },
 } as const
 
 export const refreshSchema = {
@@ -53,8 +58,9 @@ export const refreshSchema = {
 
 export const logoutSchema = {
   tags: ['users'],
-  summary: 'Revoke a refresh token and every token rotated from the same login',
-  body: refreshTokenBody,
+  summary: 'End the session of the bearer token and/or the refresh token: its access and refresh tokens are refused on every replica',
+  security: [{ bearerAuth: [] }, {}],
+  body: { anyOf: [{ type: 'null' }, { type: 'object', properties: { refresh_token: refreshToken } }] },
   response: { 200: { type: 'object', properties: { message: { type: 'string' } } } },
 } as const
 

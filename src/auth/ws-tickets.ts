@@ -1,7 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { FastifyInstance, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Database } from '../db/database.js'
-import { wsTicketsRepository } from '../db/ws-tickets-repository.js'
+import { wsTicketsRepository, type TicketClaims } from '../db/ws-tickets-repository.js'
+import { neverCached } from './user-routes.js'
+
+/** Unredeemed tickets are swept this often (each lives 30 s). */
+const SWEEP_INTERVAL_MS = 60_000
 
 export const WS_TICKET_TTL_SECONDS = 30
 
@@ -9,21 +13,29 @@ const hashOf = (ticket: string): string => createHash('sha256').update(ticket).d
 
 export class WsTickets {
   readonly #db: Database
+  #sweep: NodeJS.Timeout | undefined
 
   constructor (db: Database) {
     this.#db = db
   }
 
-  async issue (claims: { userId: string, companyId: string, tokenExpiresAt: number }): Promise<string> {
+  async issue (claims: TicketClaims): Promise<string> {
     const ticket = randomBytes(32).toString('base64url')
-    const tickets = wsTicketsRepository(this.#db)
-    await tickets.deleteExpired()
-    await tickets.insert(hashOf(ticket), claims, WS_TICKET_TTL_SECONDS)
+    await wsTicketsRepository(this.#db).insert(hashOf(ticket), claims, WS_TICKET_TTL_SECONDS)
     return ticket
   }
 
-  async redeem (ticket: string): Promise<{ userId: string, companyId: string, tokenExpiresAt: number } | null> {
+  async redeem (ticket: string): Promise<TicketClaims | null> {
     return wsTicketsRepository(this.#db).redeem(hashOf(ticket))
+  }
+
+  /** Tickets never redeemed leave the table once expired. */
+  startSweeping (onError: (error: unknown) => void): void {
+    this.#sweep = setInterval(() => { wsTicketsRepository(this.#db).deleteExpired().catch(onError) }, SWEEP_INTERVAL_MS).unref()
+  }
+
+  stopSweeping (): void {
+    clearInterval(this.#sweep)
   }
 }
 
@@ -34,13 +46,22 @@ const wsTicketSchema = {
   response: { 200: { type: 'object', properties: { ticket: { type: 'string' }, expires_in: { type: 'integer' } } } },
 } as const
 
+export interface WsTicketRouteDeps {
+  readonly tickets: WsTickets
+  readonly strictAuth: onRequestHookHandler
+  /** The per-user rate limit of the proxied routes: a ticket is a request to open one. */
+  readonly userLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+}
+
 /** POST /api/v1/users/ws-ticket, under StrictAuth: the ticket opens exactly what the token opens, once. */
-export async function wsTicketRoute (app: FastifyInstance, deps: { tickets: WsTickets, strictAuth: onRequestHookHandler }): Promise<void> {
+export async function wsTicketRoute (app: FastifyInstance, deps: WsTicketRouteDeps): Promise<void> {
+  neverCached(app)
   app.addHook('onRequest', deps.strictAuth)
+  app.addHook('onRequest', deps.userLimit)
   app.post('/ws-ticket', { schema: wsTicketSchema }, async (request) => {
     const identity = request.identity
     if (!identity?.companyId) throw new Error('StrictAuth let a request without company through')
-    const ticket = await deps.tickets.issue({ userId: identity.userId, companyId: identity.companyId, tokenExpiresAt: identity.expiresAt })
+    const ticket = await deps.tickets.issue({ userId: identity.userId, companyId: identity.companyId, sessionId: identity.sessionId, tokenExpiresAt: identity.expiresAt })
     return { ticket, expires_in: WS_TICKET_TTL_SECONDS }
   })
 }

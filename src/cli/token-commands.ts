@@ -26,7 +26,7 @@ export function mintTokenCommand (loadConfig: () => Config): Command {
       if (!user.isActive) throw new UsageError(`user ${email} is inactive`)
       const log = pino({ ...loggerOptions(config), level: 'warn' }, pino.destination(2))
       const tokens = await TokenIssuer.create(config.jwt, resolveJwtSecret(config, log))
-      process.stdout.write(`${await tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles }, minutes)}\n`)
+      process.stdout.write(`${await tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles, fullName: user.fullName, sessionId: null }, minutes)}\n`)
     },
   }
 }

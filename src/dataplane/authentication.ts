@@ -29,10 +29,11 @@ export function authentication (auth: Authenticators, tickets: WsTickets): Step 
       if (ticket !== null && header === undefined) {
         return tickets.redeem(ticket).then((redeemed) => {
           if (!redeemed) throw invalidToken('Token validation failed: Invalid or used WebSocket ticket.')
-          return auth.identifyUser({ userId: redeemed.userId, companyId: redeemed.companyId, expiresAt: redeemed.tokenExpiresAt })
+          return auth.identifyUser({ userId: redeemed.userId, companyId: redeemed.companyId, sessionId: redeemed.sessionId, expiresAt: redeemed.tokenExpiresAt })
         }).then(accept(exchange), asRefusal)
       }
       const cached = auth.cachedIdentity(header)
+      if (cached instanceof GatewayError) return cached
       if (cached !== undefined) {
         exchange.identity = cached
         return undefined

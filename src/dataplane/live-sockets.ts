@@ -1,4 +1,9 @@
-import type { OpenSocket, SocketRegistry } from './websocket-relay.js'
+import type { Identity } from '../auth/identity.js'
+import type { GatewayError } from '../errors.js'
+import { POLICY_VIOLATION, type OpenSocket, type SocketRegistry } from './websocket-relay.js'
+
+/** A close frame's reason is at most 123 bytes (RFC 6455 §5.5). */
+const closeReason = (refusal: GatewayError): string => String(refusal.detail).slice(0, 120)
 
 /**
  * The open WebSockets of this replica, by user and by company, so that a policy change (a deactivated user,
@@ -16,15 +21,18 @@ export class LiveSockets implements SocketRegistry {
     return this.#open.size
   }
 
-  /** Closes every socket whose identity `matches` (1008, policy violation). */
-  closeWhere (matches: (socket: OpenSocket) => boolean, code: number, reason: string): number {
-    let closed = 0
+  /**
+   * Checks again the identity of every open socket that `matches`, and closes those refused now with 1008
+   * (RFC 6455 §7.4.1, policy violation), the refusal's detail as the reason.
+   */
+  recheck (matches: (identity: Identity) => boolean, check: (identity: Identity) => Promise<GatewayError | undefined>): void {
     for (const socket of this.#open) {
-      if (!matches(socket)) continue
-      socket.close(code, reason)
-      this.#open.delete(socket)
-      closed++
+      const identity = socket.exchange.identity
+      if (identity === null || !matches(identity)) continue
+      check(identity).then((refusal) => {
+        if (refusal === undefined || !this.#open.delete(socket)) return
+        socket.close(POLICY_VIOLATION, closeReason(refusal))
+      }, () => undefined)
     }
-    return closed
   }
 }

@@ -7,6 +7,12 @@ export interface Company {
   readonly createdAt: Date
 }
 
+/** What the request path needs to know of a company: whether its users may still be served. */
+export interface CompanyStatus {
+  readonly id: string
+  readonly isActive: boolean
+}
+
 export interface CompanyUserCount {
   readonly companyId: string
   readonly name: string
@@ -26,6 +32,11 @@ export function companiesRepository (db: Queryable) {
     async findById (id: string): Promise<Company | null> {
       const { rows } = await db.query<CompanyRow>('SELECT id, name, is_active, created_at FROM companies WHERE id = $1', [id])
       return rows[0] ? toCompany(rows[0]) : null
+    },
+
+    async findStatus (id: string): Promise<CompanyStatus | null> {
+      const { rows } = await db.query<{ id: string, is_active: boolean }>('SELECT id, is_active FROM companies WHERE id = $1', [id])
+      return rows[0] ? { id: rows[0].id, isActive: rows[0].is_active } : null
     },
 
     async findByName (name: string): Promise<Company | null> {

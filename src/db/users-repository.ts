@@ -3,6 +3,7 @@ import type { Queryable } from './database.js'
 export interface UserStatus {
   readonly id: string
   readonly email: string
+  readonly fullName: string | null
   readonly companyId: string | null
   readonly roles: readonly string[]
   readonly isActive: boolean
@@ -10,7 +11,6 @@ export interface UserStatus {
 
 export interface UserCredentials extends UserStatus {
   readonly hashedPassword: string
-  readonly fullName: string | null
 }
 
 export interface UserRecord {
@@ -37,11 +37,11 @@ export class DuplicateEmailError extends Error {
 
 const UNIQUE_VIOLATION = '23505'
 
-interface StatusRow { id: string, email: string, company_id: string | null, roles: string[], is_active: boolean }
-interface RecordRow extends StatusRow { full_name: string | null, created_at: Date }
+interface StatusRow { id: string, email: string, full_name: string | null, company_id: string | null, roles: string[], is_active: boolean }
+interface RecordRow extends StatusRow { created_at: Date }
 
 const toStatus = (row: StatusRow): UserStatus => ({
-  id: row.id, email: row.email, companyId: row.company_id, roles: row.roles, isActive: row.is_active,
+  id: row.id, email: row.email, fullName: row.full_name, companyId: row.company_id, roles: row.roles, isActive: row.is_active,
 })
 
 const toRecord = (row: RecordRow): UserRecord => ({
@@ -59,15 +59,15 @@ const RECORD_COLUMNS = 'id, email, full_name, company_id, roles, is_active, crea
 export function usersRepository (db: Queryable) {
   return {
     async findCredentialsByEmail (email: string): Promise<UserCredentials | null> {
-      const { rows } = await db.query<StatusRow & { hashed_password: string, full_name: string | null }>(
-        `SELECT id, email, company_id, roles, is_active, hashed_password, full_name
+      const { rows } = await db.query<StatusRow & { hashed_password: string }>(
+        `SELECT id, email, full_name, company_id, roles, is_active, hashed_password
            FROM users WHERE lower(email) = lower($1) LIMIT 1`, [email])
       const row = rows[0]
-      return row ? { ...toStatus(row), hashedPassword: row.hashed_password, fullName: row.full_name } : null
+      return row ? { ...toStatus(row), hashedPassword: row.hashed_password } : null
     },
 
     async findStatus (id: string): Promise<UserStatus | null> {
-      const { rows } = await db.query<StatusRow>('SELECT id, email, company_id, roles, is_active FROM users WHERE id = $1', [id])
+      const { rows } = await db.query<StatusRow>('SELECT id, email, full_name, company_id, roles, is_active FROM users WHERE id = $1', [id])
       return rows[0] ? toStatus(rows[0]) : null
     },
 

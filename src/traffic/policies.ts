@@ -11,7 +11,11 @@ const MINUTE_MS = 60_000
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
 export interface LoginGuard {
-  /** Refuses (429) an email+IP pair that has used up its failures, without counting this attempt. */
+  /**
+   * Refuses (429) an email+IP pair that has used up its failures, or an account that has, from whatever
+   * addresses (OWASP Authentication Cheat Sheet: a limit the client's address cannot reset), without counting
+   * this attempt.
+   */
   check (request: FastifyRequest, email: string): Promise<void>
   recordFailure (request: FastifyRequest, email: string): Promise<void>
 }
@@ -30,6 +34,8 @@ export interface RouteLimits {
 export interface TrafficPolicies {
   /** Per client IP, for routes reached without a token (login, refresh, the auth service). */
   readonly perIp: Hook
+  /** The proxied routes' per-user budget, for the gateway's own routes that open one (the WebSocket ticket). */
+  readonly perUser: Hook
   readonly login: LoginGuard
   routeLimits (route: ProxyRoute): RouteLimits
   /** Proxied requests in flight per user (or API key), on every route. */
@@ -73,14 +79,19 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
 
   // Brute-force protection must not vanish with Redis: this limit always fails closed.
   const loginFailures = counter({ name: 'login', max: limits.loginMaxFailures, windowMs: limits.loginFailureWindowMs, failOpen: false })
+  const accountFailures = counter({ name: 'login-account', max: limits.loginMaxFailuresPerAccount, windowMs: limits.loginFailureWindowMs, failOpen: false })
   const loginKey = (request: FastifyRequest, email: string): string => `${email.toLowerCase()}|${request.ip}`
   const login: LoginGuard = {
     check: async (request, email) => {
-      const state = await loginFailures.countAsync(loginKey(request, email), false)
-      if (state && state.remaining === 0) throw tooManyRequests(state.resetSeconds)
+      const [pair, account] = await Promise.all([loginFailures.countAsync(loginKey(request, email), false), accountFailures.countAsync(email.toLowerCase(), false)])
+      for (const state of [pair, account]) if (state && state.remaining === 0) throw tooManyRequests(state.resetSeconds)
     },
-    recordFailure: async (request, email) => { await loginFailures.countAsync(loginKey(request, email)) },
+    recordFailure: async (request, email) => {
+      await Promise.all([loginFailures.countAsync(loginKey(request, email)), accountFailures.countAsync(email.toLowerCase())])
+    },
   }
+  const userBudget = new LimitSet([counter({ name: 'user', max: limits.userPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen })])
+  const perUser = asHook((request, callback) => userBudget.count([request.identity?.userId ?? request.ip], callback))
 
   const concurrency = new Map<number, ConcurrencyLimiter>()
   const byRoute = new Map<ProxyRoute, RouteLimits>()
@@ -110,6 +121,7 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
 
   return {
     perIp,
+    perUser,
     login,
     routeLimits,
     inFlightPerUser: new ConcurrencyLimiter(limits.maxInFlightPerUser),
