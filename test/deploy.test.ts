@@ -319,6 +319,20 @@ test('probes: liveness on /health/live, readiness on /health/ready, on the gatew
   if (container.startupProbe) assert.deepEqual(probe('startupProbe'), { path: '/health/live', port })
 })
 
+test('Prometheus scrapes GATEWAY_METRICS_PORT, which the Service does not expose (no /metrics on the public port)', () => {
+  const metricsPort = Number(configMapData().GATEWAY_METRICS_PORT)
+  assert.ok(Number.isInteger(metricsPort) && metricsPort !== Number(configMapData().PORT ?? 8080), 'a metrics port of its own')
+  const annotations = (only<Deployment>('Deployment').spec.template.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {}
+  assert.equal(annotations['prometheus.io/port'], String(metricsPort))
+  assert.ok((gatewayContainer().ports ?? []).some(({ containerPort }) => containerPort === metricsPort), 'declared on the container')
+  const service = only<K8sObject & { spec: { ports: { port: number, targetPort?: number | string }[] } }>('Service')
+  assert.ok(service.spec.ports.every(({ port, targetPort }) => port !== metricsPort && targetPort !== metricsPort && targetPort !== 'metrics'), 'not exposed by the Service')
+})
+
+test('the ConfigMap trusts exactly the one proxy hop of the ingress controller', () => {
+  assert.equal(configMapData().GATEWAY_TRUST_PROXY, '1')
+})
+
 test('the pod is hardened, sized and fed from the ConfigMap and the Secret', () => {
   const deployment = only<Deployment>('Deployment')
   const pod = deployment.spec.template.spec.securityContext ?? {}

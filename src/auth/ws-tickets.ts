@@ -30,8 +30,12 @@ export class WsTickets {
   }
 
   /** Tickets never redeemed leave the table once expired. */
+  async sweep (): Promise<void> {
+    await wsTicketsRepository(this.#db).deleteExpired()
+  }
+
   startSweeping (onError: (error: unknown) => void): void {
-    this.#sweep = setInterval(() => { wsTicketsRepository(this.#db).deleteExpired().catch(onError) }, SWEEP_INTERVAL_MS).unref()
+    this.#sweep = setInterval(() => { this.sweep().catch(onError) }, SWEEP_INTERVAL_MS).unref()
   }
 
   stopSweeping (): void {

@@ -43,9 +43,13 @@ export async function startWebSocketUpstream (): Promise<WebSocketUpstream> {
   return state
 }
 
+/** A client WebSocket that records every message from its first byte on (one may arrive with the handshake). */
+export type RecordingWebSocket = WebSocket & { readonly received: string[] }
+
 /** Opens a WebSocket through `base`; rejects with the HTTP status of a refused upgrade. */
-export async function openWebSocket (base: string, path: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  const socket = new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers })
+export async function openWebSocket (base: string, path: string, headers: Record<string, string> = {}): Promise<RecordingWebSocket> {
+  const socket = Object.assign(new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers }), { received: [] as string[] })
+  socket.on('message', (data) => socket.received.push(data.toString()))
   await new Promise<void>((resolve, reject) => {
     socket.once('open', resolve)
     socket.once('error', reject)
