@@ -2,13 +2,17 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino'
 import type { DestinationStream } from 'pino'
-import type { Config } from './config.js'
+import { ConfigError, type Config } from './config.js'
 import { adminRoutes } from './admin/admin-routes.js'
+import { apiKeyRoutes } from './admin/api-key-routes.js'
 import { authenticators, type Authenticators } from './auth/authenticate.js'
 import type { Identity } from './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
 import { limitConcurrentHashes, warmPasswordHashing } from './auth/passwords.js'
 import { NotifiedCache } from './auth/notified-cache.js'
+import { ApiKeys, apiKeyHashingKey } from './auth/api-keys.js'
+import { loadAssertionKeys, registerJwks, type AssertionKeys } from './auth/assertion-keys.js'
+import { AssertionSigner } from './dataplane/identity-assertion.js'
 import { Sessions } from './auth/sessions.js'
 import { RefreshTokens } from './auth/refresh-tokens.js'
 import { TokenIssuer } from './auth/token-issuer.js'
@@ -32,7 +36,7 @@ import { requestIdFor } from './observability/request-id.js'
 import { registerRequestObservability } from './observability/request-log.js'
 import { dataPlane } from './dataplane/pipeline.js'
 import { RouteMatcher } from './dataplane/route-match.js'
-import { loadRouteTable } from './dataplane/route-table.js'
+import { loadRouteTable, scopesOf } from './dataplane/route-table.js'
 import { LiveSockets } from './dataplane/live-sockets.js'
 import { UpstreamPools } from './upstream/upstream-pools.js'
 import { corsResponseHeaders, registerCors } from './http/cors.js'
@@ -68,6 +72,8 @@ export interface GatewayServices {
   readonly userCache: NotifiedCache<UserStatus>
   readonly companyCache: NotifiedCache<CompanyStatus>
   readonly sessions: Sessions
+  readonly apiKeys: ApiKeys
+  readonly assertionKeys: AssertionKeys
   readonly auth: Authenticators
   readonly redis: Redis | undefined
   readonly tickets: WsTickets
@@ -123,7 +129,12 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   const companyCache = new NotifiedCache<CompanyStatus>(async (id) => companies.findStatus(id), config.userCacheTtlMs)
   // Sessions stay known as long as any token issued under them may live.
   const sessions = new Sessions(db, Math.max(config.jwt.maxLifetimeSeconds, config.refreshTokens.ttlDays * 86_400))
-  await Promise.all([userCache.subscribe(db, USER_CHANGED_CHANNEL), companyCache.subscribe(db, COMPANY_CHANGED_CHANNEL), sessions.subscribe()])
+  const apiKeys = new ApiKeys(db, apiKeyHashingKey(config.apiKeySecret, secret), config.userCacheTtlMs)
+  const assertionKeys = await loadAssertionKeys(config.identityAssertion, secret).catch((error: unknown) => {
+    throw new ConfigError(`GATEWAY_IDENTITY_SIGNING_KEY: ${(error as Error).message.replace(/^GATEWAY_IDENTITY_SIGNING_KEY: /, '')}`)
+  })
+  await Promise.all([userCache.subscribe(db, USER_CHANGED_CHANNEL), companyCache.subscribe(db, COMPANY_CHANGED_CHANNEL), sessions.subscribe(), apiKeys.subscribe()])
+  apiKeys.startFlushing(housekeepingFailed('API key last_used_at'))
   sessions.startHousekeeping(housekeepingFailed('session'))
   const tickets = new WsTickets(db)
   tickets.startSweeping(housekeepingFailed('WebSocket ticket'))
@@ -137,12 +148,13 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
     refreshTokens?.stopCleanup()
     sessions.stopHousekeeping()
     tickets.stopSweeping()
+    await apiKeys.stopFlushing().catch(housekeepingFailed('API key last_used_at'))
     redis?.disconnect()
     await pools.close()
     if (!options.database) await db.close()
   })
-  const auth = authenticators({ tokens: verifier, users: userCache, companies: companyCache, sessions })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, companyCache, sessions, auth, redis, tickets, sockets: new LiveSockets() }
+  const auth = authenticators({ tokens: verifier, apiKeys, users: userCache, companies: companyCache, sessions })
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, companyCache, sessions, apiKeys, assertionKeys, auth, redis, tickets, sockets: new LiveSockets() }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -177,6 +189,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
   registerHealthRoutes(app, services.health, config.projectName)
+  registerJwks(app, services.assertionKeys)
 
   await app.register(userRoutes, {
     prefix: '/api/v1/users',
@@ -187,7 +200,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     sessions: services.sessions,
     refreshTokens: services.refreshTokens,
     initialAuth: services.auth.initial,
-    bearer: async (authorization: string | undefined) => services.auth.identify(authorization, false),
+    bearer: async (authorization: string | undefined) => services.auth.identify({ authorization }, false),
     defaultCompanyId: config.defaultCompanyId,
     allowSelfRegistration: config.allowSelfRegistration,
     perIpLimit: traffic.perIp,
@@ -200,6 +213,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     companies: companiesRepository(services.db),
     sessions: services.sessions,
     adminAuth: services.auth.admin,
+  })
+  await app.register(apiKeyRoutes, {
+    prefix: '/api/v1/admin',
+    apiKeys: services.apiKeys,
+    companies: companiesRepository(services.db),
+    adminAuth: services.auth.admin,
+    scopes: scopesOf(routes),
   })
   closeSocketsOnPolicyChange(services)
 
@@ -226,6 +246,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     forward: { bodyTimeoutMs: config.server.clientBodyTimeoutMs, queueTimeoutMs: config.httpClient.queueTimeoutMs },
     relay: { connectTimeoutMs: config.httpClient.connectTimeoutMs, maxMessageBytes: WEBSOCKET_MAX_MESSAGE_BYTES },
     sockets: services.sockets,
+    assertions: config.identityAssertion.enabled
+      ? new AssertionSigner({ keys: services.assertionKeys, issuer: config.identityAssertion.issuer, lifetimeSeconds: config.identityAssertion.lifetimeSeconds })
+      : null,
     isDraining: () => closing || services.health.draining,
   })
 
@@ -244,6 +267,7 @@ function closeSocketsOnPolicyChange (services: GatewayServices): void {
   services.userCache.onInvalidate((userId) => recheck((identity) => userId === null || identity.userId === userId))
   services.companyCache.onInvalidate((companyId) => recheck((identity) => companyId === null || identity.companyId === companyId))
   services.sessions.onRevoke((sessionId) => recheck((identity) => identity.sessionId === sessionId))
+  services.apiKeys.records.onInvalidate((keyId) => recheck((identity) => identity.authType === 'api_key' && (keyId === null || identity.userId === keyId)))
 }
 
 /** The largest WebSocket message relayed either way. */

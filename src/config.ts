@@ -131,6 +131,17 @@ export const settingsSchema = z.object({
   GATEWAY_REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(30).describe('Lifetime of a refresh token, in days.'),
   GATEWAY_EXTERNAL_ISSUERS: z.string().optional()
     .describe('JSON array of external token issuers (e.g. Supabase): see "External issuers" below.'),
+  GATEWAY_API_KEY_SECRET: z.string().optional()
+    .describe('Key of the HMAC that stores API key secrets (at least 32 random bytes); default: derived from GATEWAY_JWT_SECRET, so rotating that one invalidates every API key.'),
+  GATEWAY_IDENTITY_ASSERTION: booleanFromEnv.default(true)
+    .describe('Send X-Atenex-Identity, a short-lived signed JWT of the caller\'s identity, with every proxied request (keys at /.well-known/jwks.json).'),
+  GATEWAY_IDENTITY_ISSUER: z.string().min(1).default('atenex-gateway').describe('The `iss` of X-Atenex-Identity assertions.'),
+  GATEWAY_IDENTITY_ASSERTION_SECONDS: positiveInt.min(10).max(3600).default(60).describe('Lifetime of an X-Atenex-Identity assertion; one is reused while more than half of it is left.'),
+  GATEWAY_IDENTITY_SIGNING_KEY: z.string().optional()
+    .describe('PKCS #8 PEM private key (Ed25519 or P-256) signing X-Atenex-Identity; default: an Ed25519 key derived from GATEWAY_JWT_SECRET, the same on every replica.'),
+  GATEWAY_IDENTITY_SIGNING_KEY_FILE: z.string().min(1).optional().describe('File holding GATEWAY_IDENTITY_SIGNING_KEY instead (a mounted Secret).'),
+  GATEWAY_IDENTITY_PREVIOUS_KEYS: z.string().optional()
+    .describe('PEM public keys of earlier signing keys, still published at /.well-known/jwks.json while their assertions may be in flight (key rotation).'),
   GATEWAY_USER_CACHE_TTL: nonNegativeInt.default(30).describe('Seconds a user\'s status is cached between database checks (NOTIFY invalidates sooner).'),
 
   GATEWAY_POSTGRES_SERVER: z.string().min(1).optional().describe('PostgreSQL host; unset runs on the embedded PGlite database.'),
@@ -213,6 +224,15 @@ export interface Config {
     readonly externalIssuers: readonly ExternalIssuer[]
   }
   readonly refreshTokens: { readonly enabled: boolean, readonly ttlDays: number }
+  readonly apiKeySecret: string | undefined
+  readonly identityAssertion: {
+    readonly enabled: boolean
+    readonly issuer: string
+    readonly lifetimeSeconds: number
+    readonly signingKeyPem: string | undefined
+    readonly signingKeyFile: string | undefined
+    readonly previousPublicKeysPem: string | undefined
+  }
   readonly userCacheTtlMs: number
   readonly database: DatabaseConfig
   readonly defaultCompanyId: string | undefined
@@ -264,6 +284,12 @@ function checkSecret (settings: Settings): void {
   }
   const weakness = weakSecretReason(secret)
   if (weakness !== undefined) throw new ConfigError(`GATEWAY_JWT_SECRET: ${weakness}`)
+}
+
+function checkApiKeySecret (settings: Settings): void {
+  const secret = settings.GATEWAY_API_KEY_SECRET
+  const weakness = secret === undefined ? undefined : weakSecretReason(secret)
+  if (weakness !== undefined) throw new ConfigError(`GATEWAY_API_KEY_SECRET: ${weakness}`)
 }
 
 function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
@@ -356,6 +382,15 @@ function toConfig (s: Settings): Config {
       externalIssuers: externalIssuersOrThrow(s.GATEWAY_EXTERNAL_ISSUERS),
     },
     refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
+    apiKeySecret: s.GATEWAY_API_KEY_SECRET,
+    identityAssertion: {
+      enabled: s.GATEWAY_IDENTITY_ASSERTION,
+      issuer: s.GATEWAY_IDENTITY_ISSUER,
+      lifetimeSeconds: s.GATEWAY_IDENTITY_ASSERTION_SECONDS,
+      signingKeyPem: s.GATEWAY_IDENTITY_SIGNING_KEY,
+      signingKeyFile: s.GATEWAY_IDENTITY_SIGNING_KEY_FILE,
+      previousPublicKeysPem: s.GATEWAY_IDENTITY_PREVIOUS_KEYS,
+    },
     userCacheTtlMs: s.GATEWAY_USER_CACHE_TTL * 1000,
     database,
     defaultCompanyId: s.GATEWAY_DEFAULT_COMPANY_ID,
@@ -387,6 +422,7 @@ export function loadConfig (env: Record<string, string | undefined>, options: Lo
     throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
   }
   checkSecret(parsed.data)
+  checkApiKeySecret(parsed.data)
   const { GATEWAY_JWT_MAX_LIFETIME_MINUTES: maxLifetime, GATEWAY_JWT_EXPIRATION_MINUTES: lifetime } = parsed.data
   if (maxLifetime !== undefined && maxLifetime < lifetime) {
     throw new ConfigError(`GATEWAY_JWT_MAX_LIFETIME_MINUTES: ${maxLifetime} is below GATEWAY_JWT_EXPIRATION_MINUTES (${lifetime}): the gateway would refuse its own tokens`)
@@ -396,10 +432,11 @@ export function loadConfig (env: Record<string, string | undefined>, options: Lo
 
 /** Settings safe to print at startup: everything except the secrets. */
 export function describeConfig (config: Config): Record<string, unknown> {
-  const { jwt, database, ...rest } = config
+  const { jwt, database, apiKeySecret, identityAssertion, ...rest } = config
   const { secret: _secret, externalIssuers, ...jwtRest } = jwt
   const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
   const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
   const redisUrl = rest.redisUrl === undefined ? undefined : rest.redisUrl.replace(/\/\/([^@/]*)@/, '//[redacted]@')
-  return { ...rest, redisUrl, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
+  const assertion = { ...identityAssertion, signingKeyPem: identityAssertion.signingKeyPem === undefined ? undefined : '[redacted]' }
+  return { ...rest, redisUrl, apiKeySecret: apiKeySecret === undefined ? undefined : '[redacted]', identityAssertion: assertion, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
 }

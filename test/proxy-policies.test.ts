@@ -52,7 +52,7 @@ describe('forwarded headers (pure)', () => {
     host: 'gw.example',
     behindProxy: true,
     traceparent: '00-11111111111111111111111111111111-2222222222222222-01',
-    identity: { userId: 'u', companyId: 'c', email: 'e@x', roles: ['user', 'admin'], authType: 'user', localUser: true, sessionId: null, expiresAt: 0 },
+    identity: { userId: 'u', companyId: 'c', email: 'e@x', roles: ['user', 'admin'], authType: 'user', localUser: true, scopes: null, rateLimitPerMinute: null, sessionId: null, expiresAt: 0 },
     forwardCredentials: false,
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { backends } from './helpers/databases.js'
 import { jsonOf as json, rawRequest as raw } from './helpers/http.js'
@@ -349,6 +350,23 @@ for (const { backend, skip } of await backends()) {
       assert.equal(access.company_id, user.companyId)
       assert.equal(access.upstream, 'ingest')
       assert.equal(typeof access.request_id, 'string')
+    })
+
+    // Last of the suite: what a backend that trusts no network would check, for every request it was sent.
+    test('every request the upstreams received carried an X-Atenex-Identity they verify against /.well-known/jwks.json', async () => {
+      const jwks = createRemoteJWKSet(new URL(`${gateway.url}/.well-known/jwks.json`))
+      let verified = 0
+      for (const [audience, seen] of [['ingest', ingest.received], ['query', query.received]] as const) {
+        for (const received of seen.filter((r) => r.headers['x-user-id'] !== undefined)) {
+          const assertion = String(received.headers['x-atenex-identity'])
+          const { payload } = await jwtVerify(assertion, jwks, { issuer: 'atenex-gateway', audience })
+          assert.equal(payload.sub, received.headers['x-user-id'])
+          assert.equal(payload.company_id, received.headers['x-company-id'])
+          assert.equal(payload.auth_type, 'user')
+          verified++
+        }
+      }
+      assert.ok(verified > 30, `${verified} requests verified`)
     })
   })
 }

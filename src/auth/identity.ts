@@ -8,6 +8,10 @@ export interface Identity {
   readonly authType: 'user' | 'api_key'
   /** The subject is a row of our users table (false for an external issuer trusted without a local account). */
   readonly localUser: boolean
+  /** What an API key may do (`ingest:read`, ...); null for people, whose tokens open every tenant route. */
+  readonly scopes: readonly string[] | null
+  /** An API key's own per-minute budget, replacing the per-user one; null: the defaults. */
+  readonly rateLimitPerMinute: number | null
   /** The session the credential belongs to (a login), when it names one: a logout ends it. */
   readonly sessionId: string | null
   /** When the token this identity came from expires, in seconds since the epoch (long-lived sockets close then). */

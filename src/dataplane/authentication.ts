@@ -24,21 +24,21 @@ export function authentication (auth: Authenticators, tickets: WsTickets): Step 
     name: 'authentication',
     run (exchange) {
       if (exchange.match.route.auth === 'none') return undefined
-      const header = exchange.req.headers.authorization
+      const headers = exchange.req.headers
       const ticket = exchange.ticket
-      if (ticket !== null && header === undefined) {
+      if (ticket !== null && headers.authorization === undefined && headers['x-api-key'] === undefined) {
         return tickets.redeem(ticket).then((redeemed) => {
           if (!redeemed) throw invalidToken('Token validation failed: Invalid or used WebSocket ticket.')
           return auth.identifyUser({ userId: redeemed.userId, companyId: redeemed.companyId, sessionId: redeemed.sessionId, expiresAt: redeemed.tokenExpiresAt })
         }).then(accept(exchange), asRefusal)
       }
-      const cached = auth.cachedIdentity(header)
+      const cached = auth.cachedIdentity(headers)
       if (cached instanceof GatewayError) return cached
       if (cached !== undefined) {
         exchange.identity = cached
         return undefined
       }
-      return auth.identify(header, true).then(accept(exchange), asRefusal)
+      return auth.identify(headers, true, true).then(accept(exchange), asRefusal)
     },
   }
 }

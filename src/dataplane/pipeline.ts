@@ -4,11 +4,13 @@ import type { Authenticators } from '../auth/authenticate.js'
 import type { WsTickets } from '../auth/ws-tickets.js'
 import type { TrafficPolicies } from '../traffic/policies.js'
 import { pathOf } from '../observability/request-log.js'
+import { apiKeyScopes } from './api-key-scopes.js'
 import { asRefusal, authentication } from './authentication.js'
 import { declaredBodyLimit } from './body-limits.js'
 import { Exchange, type PlaneContext } from './exchange.js'
 import { upstreamHeaders } from './forward-headers.js'
 import { forward, type ForwardSettings } from './forward.js'
+import { identityAssertion, type AssertionSigner } from './identity-assertion.js'
 import { pathSafety } from './path-safety.js'
 import { draining, requestContext } from './request-context.js'
 import type { RouteMatcher } from './route-match.js'
@@ -44,6 +46,8 @@ export interface DataPlaneDeps {
   readonly forward: ForwardSettings
   readonly relay: RelaySettings
   readonly sockets: SocketRegistry
+  /** Signs X-Atenex-Identity; null when GATEWAY_IDENTITY_ASSERTION=false. */
+  readonly assertions: AssertionSigner | null
   readonly isDraining: () => boolean
 }
 
@@ -64,6 +68,7 @@ export function dataPlane (deps: DataPlaneDeps): DataPlane {
   const stopWhileDraining = draining(deps.isDraining)
   const authenticate = authentication(deps.auth, deps.tickets)
   const countRequests = rateLimits(deps.traffic)
+  const signIdentity: readonly Step[] = deps.assertions ? [identityAssertion(deps.assertions)] : []
 
   const http: readonly Step[] = [
     requestContext,
@@ -71,9 +76,11 @@ export function dataPlane (deps: DataPlaneDeps): DataPlane {
     pathSafety,
     declaredBodyLimit,
     authenticate,
+    apiKeyScopes,
     countRequests,
     concurrencyCaps(deps.traffic),
     upstreamHeaders,
+    ...signIdentity,
     forward(deps.forward),
   ]
 
@@ -83,9 +90,11 @@ export function dataPlane (deps: DataPlaneDeps): DataPlane {
     webSocketHandshake,
     pathSafety,
     authenticate,
+    apiKeyScopes,
     countRequests,
     webSocketCaps(deps.traffic),
     upstreamHeaders,
+    ...signIdentity,
     relay(deps.relay, deps.sockets),
   ]
 

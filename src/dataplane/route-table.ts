@@ -4,6 +4,8 @@ import { ConfigError, type Config } from '../config.js'
 
 export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
+const scopeName = z.string().regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, 'expected a scope such as ingest:read')
+
 /**
  * One line of the routing table: requests under `path` (or at exactly `path`) go to `upstream`,
  * with `path` replaced by `upstreamPath` and the rest of the URL kept byte for byte.
@@ -25,6 +27,9 @@ const routeSchema = z.object({
   maxConcurrentPerCompany: z.number().int().positive().optional(),
   /** When Redis is down: let this route's requests through (true) or refuse them (false); default GATEWAY_RATE_LIMIT_FAIL_OPEN. */
   rateLimitFailOpen: z.boolean().optional(),
+  /** The API key scope that opens this route's GET, HEAD and OPTIONS requests, and its other methods; none: no key may. */
+  readScope: scopeName.optional(),
+  writeScope: scopeName.optional(),
 })
 
 export type RouteSpec = z.input<typeof routeSchema>
@@ -43,12 +48,17 @@ export interface ProxyRoute {
   readonly companyPerMinute: number | undefined
   readonly maxConcurrentPerCompany: number | undefined
   readonly rateLimitFailOpen: boolean | undefined
+  /** API key scopes: for reads (GET, HEAD, OPTIONS) and for every other method. */
+  readonly readScope: string | undefined
+  readonly writeScope: string | undefined
+  /** Who the signed identity assertion is for (its `aud`): the upstream service's name (ingest, query, auth), or the route's. */
+  readonly audience: string
 }
 
 export function defaultRouteSpecs (config: Config): RouteSpec[] {
   return [
-    { name: 'ingest', path: '/api/v1/ingest', upstream: 'ingest', upstreamPath: '/api/v1/ingest', maxBodyBytes: config.limits.ingestMaxBodyBytes },
-    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix },
+    { name: 'ingest', path: '/api/v1/ingest', upstream: 'ingest', upstreamPath: '/api/v1/ingest', maxBodyBytes: config.limits.ingestMaxBodyBytes, readScope: 'ingest:read', writeScope: 'ingest:write' },
+    { name: 'query', path: '/api/v1/query', upstream: 'query', upstreamPath: config.queryUpstreamPrefix, readScope: 'query:read', writeScope: 'query:write' },
     // The LLM pipeline can take well over a minute before its first byte, and is what a company's burst must not monopolise.
     {
       name: 'query-ask',
@@ -59,8 +69,10 @@ export function defaultRouteSpecs (config: Config): RouteSpec[] {
       upstreamPath: `${config.queryUpstreamPrefix}/ask`,
       timeoutMs: config.httpClient.askTimeoutMs,
       maxConcurrentPerCompany: config.rateLimits.queryMaxConcurrentPerCompany,
+      readScope: 'query:read',
+      writeScope: 'query:ask',
     },
-    { name: 'documents-stats', path: '/api/v1/documents/stats', exact: true, methods: ['GET', 'HEAD'], upstream: 'ingest', upstreamPath: '/api/v1/ingest/stats' },
+    { name: 'documents-stats', path: '/api/v1/documents/stats', exact: true, methods: ['GET', 'HEAD'], upstream: 'ingest', upstreamPath: '/api/v1/ingest/stats', readScope: 'ingest:read' },
     { name: 'auth', path: '/api/v1/auth', upstream: 'auth', upstreamPath: '/api/v1/auth', auth: 'none' },
   ]
 }
@@ -98,6 +110,9 @@ export function buildRouteTable (specs: RouteSpec[], config: Config): ProxyRoute
       companyPerMinute: route.companyPerMinute,
       maxConcurrentPerCompany: route.maxConcurrentPerCompany,
       rateLimitFailOpen: route.rateLimitFailOpen,
+      readScope: route.readScope,
+      writeScope: route.writeScope,
+      audience: ['ingest', 'query', 'auth'].includes(route.upstream) ? route.upstream : route.name,
     }))
   }
   return routes
@@ -113,4 +128,11 @@ export function loadRouteTable (config: Config): ProxyRoute[] {
   }
   if (!Array.isArray(specs)) throw new ConfigError('GATEWAY_ROUTES_FILE: expected a JSON array of routes')
   return buildRouteTable(specs as RouteSpec[], config)
+}
+
+/** Every scope the route table names: what an API key may be given. */
+export function scopesOf (routes: readonly ProxyRoute[]): string[] {
+  const scopes = new Set<string>()
+  for (const route of routes) for (const scope of [route.readScope, route.writeScope]) if (scope !== undefined) scopes.add(scope)
+  return [...scopes].sort()
 }

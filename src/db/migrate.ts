@@ -7,6 +7,7 @@ import * as refreshTokens from './migrations/003-refresh-tokens.js'
 import * as wsTickets from './migrations/004-ws-tickets.js'
 import * as sessions from './migrations/005-sessions.js'
 import * as companyChangeNotify from './migrations/006-company-change-notify.js'
+import * as apiKeys from './migrations/007-api-keys.js'
 
 const MIGRATIONS = [
   { name: '001-schema', up: schema.up },
@@ -15,6 +16,7 @@ const MIGRATIONS = [
   { name: '004-ws-tickets', up: wsTickets.up },
   { name: '005-sessions', up: sessions.up },
   { name: '006-company-change-notify', up: companyChangeNotify.up },
+  { name: '007-api-keys', up: apiKeys.up },
 ]
 
 /** Any constant shared by every replica: serialises concurrent migrations across them. */

@@ -93,6 +93,18 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
   const userBudget = new LimitSet([counter({ name: 'user', max: limits.userPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen })])
   const perUser = asHook((request, callback) => userBudget.count([request.identity?.userId ?? request.ip], callback))
 
+  const keyBudgets = new Map<string, LimitSet>()
+  const keyBudget = (max: number, perCompany: LimitCounter, failOpen: boolean): LimitSet => {
+    const name = `api-key-${max}|${perCompany.policy.name}|${failOpen}`
+    let budget = keyBudgets.get(name)
+    if (!budget) {
+      // Counted by key id under one policy name; one counter per budget size (a counter's quota is fixed).
+      budget = new LimitSet([new LimitCounter({ name: 'api-key', max, windowMs: MINUTE_MS, failOpen }, store, onStoreError), perCompany])
+      keyBudgets.set(name, budget)
+    }
+    return budget
+  }
+
   const concurrency = new Map<number, ConcurrencyLimiter>()
   const byRoute = new Map<ProxyRoute, RouteLimits>()
   const routeLimits = (route: ProxyRoute): RouteLimits => {
@@ -112,7 +124,12 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
     const limitsOfRoute: RouteLimits = {
       count: route.auth === 'none'
         ? (_identity, clientIp, callback) => both.count([clientIp], callback)
-        : (identity, clientIp, callback) => both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback),
+        : (identity, clientIp, callback) => {
+            // An API key with a budget of its own is counted against it instead of the per-user one.
+            const own = identity?.rateLimitPerMinute
+            if (own != null) keyBudget(own, perCompany, failOpen).count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback)
+            else both.count([identity?.userId ?? clientIp, identity?.companyId ?? clientIp], callback)
+          },
       concurrency: limiter,
     }
     byRoute.set(route, limitsOfRoute)

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 
 /** A JSON POST, as the frontend sends it. */
 export async function postJson (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -48,12 +48,25 @@ export async function rawRequest (base: string, path: string, options: RawReques
         try {
           for await (const chunk of body) {
             if (req.destroyed) return
-            if (!req.write(chunk)) await new Promise((resolve) => { req.once('drain', resolve); req.once('close', resolve) })
+            if (!req.write(chunk)) await drainedOrClosed(req)
           }
           req.end()
         } catch (error) { req.destroy(error as Error) }
       })()
     }
+  })
+}
+
+/** Resolves when a paused writer may go on, or will never have to. */
+async function drainedOrClosed (req: ClientRequest): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      req.removeListener('drain', done)
+      req.removeListener('close', done)
+      resolve()
+    }
+    req.once('drain', done)
+    req.once('close', done)
   })
 }
 
