@@ -20,10 +20,15 @@ export interface SignInBody {
   readonly refresh_token?: string
 }
 
+export interface SignInOptions {
+  /** The refresh-token family to open, when the caller must know it beforehand (single sign-on records its sessions). */
+  readonly familyId?: string
+}
+
 /** Opens a session for a user whose identity was just proven: the one place that issues a login's tokens. */
-export async function signIn (deps: SignInDeps, user: Omit<UserCredentials, 'hashedPassword'>): Promise<SignInBody> {
+export async function signIn (deps: SignInDeps, user: Omit<UserCredentials, 'hashedPassword'>, options: SignInOptions = {}): Promise<SignInBody> {
   const accessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles })
-  const refreshToken = await deps.refreshTokens?.issue(user.id)
+  const refreshToken = await deps.refreshTokens?.issue(user.id, options.familyId)
   return {
     access_token: accessToken,
     token_type: 'bearer',

@@ -24,6 +24,10 @@ export interface UserRoutesDeps {
   readonly allowSelfRegistration: boolean
   readonly perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   readonly loginGuard: LoginGuard
+  /** False for a user whose company signs in through single sign-on only. */
+  readonly passwordLoginAllowed: (user: { readonly companyId: string | null }) => Promise<boolean>
+  /** Throws for a refresh-token family that may no longer refresh (a single sign-on session its company ended). */
+  readonly refreshCheck: (familyId: string) => Promise<void>
 }
 
 /** An empty JSON body is the same as no body: ensure-company takes absent, null and {} alike. */
@@ -53,7 +57,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
     const user = await deps.users.findCredentialsByEmail(email)
     // The password is checked even for unknown and inactive users: every failure costs one bcrypt compare.
     const passwordMatches = await verifyPassword(password, user?.hashedPassword)
-    if (!user || !passwordMatches || !user.isActive) {
+    if (!user || !passwordMatches || !user.isActive || !await deps.passwordLoginAllowed(user)) {
       await deps.loginGuard.recordFailure(request, email)
       throw badCredentials()
     }
@@ -66,6 +70,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
   if (refreshTokens) {
     app.post<{ Body: { refresh_token: string } }>('/refresh', { schema: refreshSchema }, async (request) => {
       const rotated = await refreshTokens.rotate(request.body.refresh_token)
+      await deps.refreshCheck(rotated.familyId)
       const user = await deps.users.findStatus(rotated.userId)
       if (!user?.isActive) {
         await refreshTokens.revokeFamily(rotated.familyId)

@@ -5,12 +5,14 @@ import * as schema from './migrations/001-schema.js'
 import * as userChangeNotify from './migrations/002-user-change-notify.js'
 import * as refreshTokens from './migrations/003-refresh-tokens.js'
 import * as wsTickets from './migrations/004-ws-tickets.js'
+import * as sso from './migrations/008-sso.js'
 
 const MIGRATIONS = [
   { name: '001-schema', up: schema.up },
   { name: '002-user-change-notify', up: userChangeNotify.up },
   { name: '003-refresh-tokens', up: refreshTokens.up },
   { name: '004-ws-tickets', up: wsTickets.up },
+  { name: '008-sso', up: sso.up },
 ]
 
 /** Any constant shared by every replica: serialises concurrent migrations across them. */
