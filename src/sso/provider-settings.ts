@@ -10,6 +10,12 @@ export const DOMAIN_PATTERN = '^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
 const DOMAIN = new RegExp(DOMAIN_PATTERN)
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile'] as const
 export const DEFAULT_MAX_SESSION_HOURS = 24
+/**
+ * The authorization request parameters a company may add; never those that carry the flow's own security
+ * (state, nonce, PKCE, redirect_uri, scope, response_type, client_id). `prompt=consent` is what OpenID Connect
+ * Core §11 asks for with offline_access; Google wants `access_type=offline` for a refresh token.
+ */
+export const AUTHORIZATION_PARAMS = ['prompt', 'access_type', 'hd', 'domain_hint', 'acr_values', 'max_age', 'ui_locales'] as const
 
 /** A company's provider as the admin API and the CLI take it (snake_case, as on the wire). */
 export interface ProviderSettings {
@@ -22,6 +28,7 @@ export interface ProviderSettings {
   readonly password_login?: boolean | undefined
   readonly provisioning?: Provisioning | undefined
   readonly max_session_hours?: number | undefined
+  readonly authorization_params?: Readonly<Record<string, string>> | undefined
 }
 
 export interface ProviderSettingsDeps {
@@ -42,6 +49,7 @@ export const providerView = (provider: SsoProvider, callbackUrl: string | undefi
   password_login: provider.passwordLogin,
   provisioning: provider.provisioning,
   max_session_hours: provider.maxSessionHours,
+  authorization_params: provider.authorizationParams,
   redirect_uri: callbackUrl ?? null,
   created_at: provider.createdAt.toISOString(),
   updated_at: provider.updatedAt.toISOString(),
@@ -77,6 +85,9 @@ export async function saveProvider (deps: ProviderSettingsDeps, companyId: strin
   const domains = normalisedDomains(settings.allowed_domains)
   const scopes = [...new Set(settings.scopes ?? DEFAULT_SCOPES)]
   if (!scopes.includes('openid')) throw badRequest("scopes must include 'openid'.")
+  const extra = settings.authorization_params
+  const unknown = Object.keys(extra ?? {}).find((name) => !(AUTHORIZATION_PARAMS as readonly string[]).includes(name))
+  if (unknown !== undefined) throw badRequest(`authorization_params may not set '${unknown}' (allowed: ${AUTHORIZATION_PARAMS.join(', ')}).`)
   const providers = providersRepository(deps.db)
   const existing = await providers.findByCompany(companyId)
   const clientSecret = settings.client_secret ?? (existing ? await deps.box.open(existing.clientSecretSealed, companyId) : undefined)
@@ -98,6 +109,7 @@ export async function saveProvider (deps: ProviderSettingsDeps, companyId: strin
       passwordLogin: settings.password_login ?? existing?.passwordLogin ?? true,
       provisioning: settings.provisioning ?? existing?.provisioning ?? 'pre_created',
       maxSessionHours: settings.max_session_hours ?? existing?.maxSessionHours ?? DEFAULT_MAX_SESSION_HOURS,
+      authorizationParams: extra ?? existing?.authorizationParams ?? {},
     }))
   } catch (error) {
     if (error instanceof DomainTakenError) throw conflict(`Domain '${error.domain}' already belongs to another company's single sign-on.`)

@@ -13,6 +13,8 @@ export interface SsoProvider {
   readonly passwordLogin: boolean
   readonly provisioning: Provisioning
   readonly maxSessionHours: number
+  /** Extra parameters of the authorization request, e.g. Google's access_type=offline (allow-listed in provider-settings.ts). */
+  readonly authorizationParams: Readonly<Record<string, string>>
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -36,12 +38,13 @@ interface Row {
   password_login: boolean
   provisioning: Provisioning
   max_session_hours: number
+  authorization_params: Record<string, string> | null
   created_at: Date
   updated_at: Date
 }
 
 const SELECT = `SELECT p.company_id, p.issuer, p.client_id, p.client_secret_sealed, p.scopes, p.password_login, p.provisioning,
-    p.max_session_hours, p.created_at, p.updated_at,
+    p.max_session_hours, p.authorization_params, p.created_at, p.updated_at,
     ARRAY(SELECT d.domain FROM gateway_sso_domains d WHERE d.company_id = p.company_id ORDER BY d.domain) AS domains
   FROM gateway_sso_providers p`
 
@@ -55,6 +58,7 @@ const toProvider = (row: Row): SsoProvider => ({
   passwordLogin: row.password_login,
   provisioning: row.provisioning,
   maxSessionHours: row.max_session_hours,
+  authorizationParams: row.authorization_params ?? {},
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 })
@@ -80,13 +84,14 @@ export function providersRepository (db: Queryable) {
     /** Creates or replaces a company's provider and its domains; run it in a transaction. */
     async upsert (provider: NewSsoProvider): Promise<void> {
       await db.query(
-        `INSERT INTO gateway_sso_providers (company_id, issuer, client_id, client_secret_sealed, scopes, password_login, provisioning, max_session_hours)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO gateway_sso_providers (company_id, issuer, client_id, client_secret_sealed, scopes, password_login, provisioning, max_session_hours, authorization_params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
          ON CONFLICT (company_id) DO UPDATE SET issuer = EXCLUDED.issuer, client_id = EXCLUDED.client_id,
            client_secret_sealed = EXCLUDED.client_secret_sealed, scopes = EXCLUDED.scopes, password_login = EXCLUDED.password_login,
-           provisioning = EXCLUDED.provisioning, max_session_hours = EXCLUDED.max_session_hours, updated_at = now()`,
+           provisioning = EXCLUDED.provisioning, max_session_hours = EXCLUDED.max_session_hours,
+           authorization_params = EXCLUDED.authorization_params, updated_at = now()`,
         [provider.companyId, provider.issuer, provider.clientId, provider.clientSecretSealed, provider.scopes,
-          provider.passwordLogin, provider.provisioning, provider.maxSessionHours])
+          provider.passwordLogin, provider.provisioning, provider.maxSessionHours, JSON.stringify(provider.authorizationParams)])
       await db.query('DELETE FROM gateway_sso_domains WHERE company_id = $1', [provider.companyId])
       for (const domain of provider.domains) {
         const { rows } = await db.query<{ company_id: string }>(

@@ -1,4 +1,4 @@
-import { DOMAIN_PATTERN } from './provider-settings.js'
+import { AUTHORIZATION_PARAMS, DOMAIN_PATTERN } from './provider-settings.js'
 
 /** JSON schemas of the admin API for a company's identity provider. */
 const security = [{ bearerAuth: [] }]
@@ -17,6 +17,7 @@ export const providerSchema = {
     password_login: { type: 'boolean' },
     provisioning: { type: 'string', enum: ['jit', 'pre_created'] },
     max_session_hours: { type: 'integer' },
+    authorization_params: { type: 'object', additionalProperties: { type: 'string' } },
     redirect_uri: { type: ['string', 'null'] },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
@@ -41,6 +42,11 @@ export const putProviderSchema = {
       password_login: { type: 'boolean' },
       provisioning: { type: 'string', enum: ['jit', 'pre_created'] },
       max_session_hours: { type: 'integer', minimum: 1, maximum: 8760 },
+      authorization_params: {
+        type: 'object',
+        additionalProperties: false,
+        properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((name) => [name, { type: 'string', minLength: 1, maxLength: 200 }])),
+      },
     },
   },
   response: { 200: providerSchema },

@@ -33,6 +33,7 @@ export class SsoLogin {
     const configuration = await this.#deps.clients.for(provider).catch((error: unknown) => { throw failureOf(error) })
     const flow: Flow = { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), companyId: provider.companyId }
     const url = oidc.buildAuthorizationUrl(configuration, {
+      ...provider.authorizationParams,
       redirect_uri: this.#deps.callbackUrl,
       response_type: 'code',
       scope: provider.scopes.join(' '),

@@ -16,6 +16,7 @@ export async function up ({ context: db }: { context: Queryable }): Promise<void
     password_login boolean NOT NULL DEFAULT true,
     provisioning text NOT NULL DEFAULT 'pre_created' CHECK (provisioning IN ('jit', 'pre_created')),
     max_session_hours integer NOT NULL DEFAULT 24 CHECK (max_session_hours > 0),
+    authorization_params jsonb NOT NULL DEFAULT '{}'::jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
   )`)
