@@ -100,6 +100,18 @@ for (const { backend, skip } of await backends()) {
       assertRefused(new URL(replay.headers.get('location') ?? ''), 'code_rejected')
     })
 
+    test('an authorization code that expired at the provider is refused', async () => {
+      world.idpA.addAccount('slow@a.example')
+      world.idpA.authorizationCodeTtlSeconds = 1
+      try {
+        const { browser, callback } = await world.toCallback('email=slow@a.example', 'slow@a.example', 'idp-password-1')
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        assertRefused(await world.finish(browser, callback), 'code_rejected')
+      } finally {
+        world.idpA.authorizationCodeTtlSeconds = 60
+      }
+    })
+
     test('an authorization code from provider B presented for company A is refused', async () => {
       world.idpA.addAccount('alice@a.example')
       await world.gateway.user({ email: 'bob@b.example', companyId: world.companyB.id })

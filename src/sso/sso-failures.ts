@@ -42,9 +42,10 @@ export function failureOf (error: unknown): SsoFailure {
     return new SsoFailure(error.error === 'invalid_grant' ? 'code_rejected' : 'provider_error', { cause: error })
   }
   if (error instanceof WWWAuthenticateChallengeError) return new SsoFailure('provider_error', { cause: error })
-  // fetch() itself failing (refused, DNS, reset) is a TypeError.
-  if (error instanceof TypeError) return new SsoFailure('provider_unavailable', { cause: error })
   const code = (error as { code?: unknown }).code
+  // fetch() itself failing (refused, DNS, reset) is a TypeError without a code; openid-client's own argument
+  // errors are TypeErrors with an ERR_ code, and are bugs.
+  if (error instanceof TypeError && code === undefined) return new SsoFailure('provider_unavailable', { cause: error })
   if (typeof code === 'string' && UNREACHABLE.has(code)) return new SsoFailure('provider_unavailable', { cause: error })
   if (typeof code === 'string' && code.startsWith('OAUTH_')) return new SsoFailure('invalid_id_token', { cause: error })
   return new SsoFailure('sso_failed', { cause: error })

@@ -46,7 +46,10 @@ export class SsoLogin {
     return { url, flow }
   }
 
-  /** Checks the provider's answer against the flow, exchanges the code, verifies the ID token, finds the user. */
+  /**
+   * Checks the provider's answer against the flow, exchanges the code, verifies the ID token, finds the user.
+   * openid-client also checks the answer's `iss` when the provider sends one (RFC 9207, mix-up attacks).
+   */
   async complete (flow: Flow, query: URLSearchParams): Promise<CodeGrant> {
     // Checked here first, so that a forged or stale answer never reaches the provider's token endpoint.
     if (query.get('state') !== flow.state) throw new SsoFailure('invalid_state')

@@ -20,6 +20,8 @@ export interface TestIdp {
   readonly clientId: string
   readonly clientSecret: string
   readonly accounts: Map<string, IdpAccount>
+  /** Lifetime of the authorization codes issued from now on, in seconds (oidc-provider's default is 60). */
+  authorizationCodeTtlSeconds: number
   addAccount (email: string, options?: Partial<Omit<IdpAccount, 'id' | 'email'>>): IdpAccount
   /** Rewrites the claims of the next ID token the token endpoint returns, re-signed with the provider's own key. */
   tamperNextIdToken (rewrite: (claims: JWTPayload) => JWTPayload, options?: { foreignKey?: boolean }): Promise<void>
@@ -71,6 +73,7 @@ export async function startIdp (redirectUri: string): Promise<TestIdp> {
     // Put the email in the ID token, as Entra ID and Google do.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: { AuthorizationCode: () => idp.authorizationCodeTtlSeconds },
     features: { devInteractions: { enabled: false } },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {
       const account = [...accounts.values()].find((candidate) => candidate.id === id)
@@ -120,11 +123,12 @@ export async function startIdp (redirectUri: string): Promise<TestIdp> {
     })().catch((error: unknown) => html(res, 400, `<p>${String(error)}</p>`))
   })
 
-  return {
+  const idp: TestIdp = {
     issuer,
     clientId,
     clientSecret,
     accounts,
+    authorizationCodeTtlSeconds: 60,
     addAccount: (email, options = {}) => {
       const account: IdpAccount = { id: randomUUID(), email, password: 'idp-password-1', emailVerified: true, active: true, name: 'SSO User', ...options }
       accounts.set(email.toLowerCase(), account)
@@ -135,4 +139,5 @@ export async function startIdp (redirectUri: string): Promise<TestIdp> {
     },
     close: async () => { await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }) },
   }
+  return idp
 }
