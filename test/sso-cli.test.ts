@@ -64,27 +64,29 @@ for (const { backend, skip } of await backends()) {
       assert.ok(!set.stdout.includes(idp.clientSecret) && !set.stderr.includes(idp.clientSecret))
       if (backend === 'pglite') assert.equal(statSync(join(dataDir, 'db.sso-key')).mode & 0o777, 0o600, 'the generated key is private')
 
-      const kept = await run(['sso-set', ...base, '--password-login', 'false'], env, '\n')
-      assert.equal(kept.status, 0, kept.stderr)
       const show = await run(['sso-show', '--company-id', companyId], env)
       assert.equal(show.status, 0, show.stderr)
-      assert.equal((JSON.parse(show.stdout) as { password_login: boolean }).password_login, false)
-      assert.equal((JSON.parse(show.stdout) as { provisioning: string }).provisioning, 'jit', 'left-out settings keep their value')
+      assert.deepEqual(JSON.parse(show.stdout), shown)
+
+      const kept = await run(['sso-set', ...base, '--password-login', 'false'], env, '\n')
+      assert.equal(kept.status, 0, kept.stderr)
+      assert.equal((JSON.parse(kept.stdout) as { password_login: boolean }).password_login, false, 'an empty secret keeps the stored one (discovery passed)')
+      assert.equal((JSON.parse(kept.stdout) as { provisioning: string }).provisioning, 'jit', 'left-out settings keep their value')
 
       assert.equal((await run(['sso-remove', '--company-id', companyId], env)).status, 0)
-      const again = await run(['sso-remove', '--company-id', companyId], env)
-      assert.equal(again.status, 2)
-      assert.match(again.stderr, /has no single sign-on configured/)
+      const gone = await run(['sso-show', '--company-id', companyId], env)
+      assert.equal(gone.status, 2)
+      assert.match(gone.stderr, /has no single sign-on configured/)
     })
 
-    test('the secret is never taken from the command line; bad values exit 2 with a clear message', async () => {
+    test('the secret is never taken from the command line; bad values exit 2 with a clear message, before any database is opened', async () => {
       const onArgv = await run(['sso-set', '--company-id', '00000000-0000-4000-8000-000000000001', '--issuer', idp.issuer, '--client-id', 'x', '--domains', 'x.example', '--client-secret', 'visible'], env)
       assert.equal(onArgv.status, 2)
       assert.match(onArgv.stderr, /--client-secret is refused/)
-      const companyId = (await run(['create-company', '--name', 'SSO CLI Bad Co'], env)).stdout.trim()
-      const badDomain = await run(['sso-set', '--company-id', companyId, '--issuer', idp.issuer, '--client-id', 'x', '--domains', 'not a domain'], env, 'secret\n')
+      const badDomain = await run(['sso-set', '--company-id', '00000000-0000-4000-8000-000000000001', '--issuer', idp.issuer, '--client-id', 'x', '--domains', 'not a domain'], env, 'secret\n')
       assert.equal(badDomain.status, 2)
       assert.match(badDomain.stderr, /'not a domain' is not an email domain/)
+      assert.doesNotMatch(badDomain.stderr, /Opening the/)
     })
   })
 }

@@ -4,7 +4,7 @@ import { companiesRepository } from '../db/companies-repository.js'
 import { GatewayError } from '../errors.js'
 import { isUuid } from '../auth/uuid.js'
 import { loggerOptions } from '../observability/logger.js'
-import { providerView, saveProvider, type ProviderSettings } from '../sso/provider-settings.js'
+import { checkSettings, providerView, saveProvider, type ProviderSettings } from '../sso/provider-settings.js'
 import { providersRepository, type Provisioning } from '../sso/providers-repository.js'
 import { resolveSecretBox } from '../sso/secret-box.js'
 import { readPassword } from './admin-commands.js'
@@ -67,6 +67,7 @@ export function ssoSetCommand (loadConfig: () => Config): Command {
       const secret = (await readPassword('Client secret')).trim()
       const settings = settingsOf(values, secret === '' ? undefined : secret)
       const config = loadConfig()
+      await asUsage(async () => checkSettings(settings, config.sso.allowHttpIssuers))
       await withDatabase(config, async (db) => {
         const box = resolveSecretBox(config, pino({ ...loggerOptions(config), level: 'warn' }, pino.destination(2)))
         if (!box) throw new UsageError('GATEWAY_SSO_ENCRYPTION_KEY is required to store a client secret')

@@ -75,19 +75,30 @@ function normalisedDomains (domains: readonly string[]): string[] {
   return unique
 }
 
+export interface CheckedSettings {
+  readonly issuer: string
+  readonly domains: string[]
+  readonly scopes: string[]
+}
+
+/** The checks that need no database, so that the CLI refuses a bad value before it opens one. */
+export function checkSettings (settings: ProviderSettings, allowHttpIssuers: boolean): CheckedSettings {
+  const issuer = checkIssuer(settings.issuer, allowHttpIssuers)
+  const domains = normalisedDomains(settings.allowed_domains)
+  const scopes = [...new Set(settings.scopes ?? DEFAULT_SCOPES)]
+  if (!scopes.includes('openid')) throw badRequest("scopes must include 'openid'.")
+  const unknown = Object.keys(settings.authorization_params ?? {}).find((name) => !(AUTHORIZATION_PARAMS as readonly string[]).includes(name))
+  if (unknown !== undefined) throw badRequest(`authorization_params may not set '${unknown}' (allowed: ${AUTHORIZATION_PARAMS.join(', ')}).`)
+  return { issuer, domains, scopes }
+}
+
 /**
  * Creates or replaces a company's provider. The issuer is discovered with the given credentials first, so a
  * typo or an unreachable issuer is refused here rather than at a user's first sign-in.
  */
 export async function saveProvider (deps: ProviderSettingsDeps, companyId: string, settings: ProviderSettings): Promise<SsoProvider> {
+  const { issuer, domains, scopes } = checkSettings(settings, deps.allowHttpIssuers)
   if (!await deps.companies.findById(companyId)) throw notFound(`Company with ID '${companyId}' not found.`)
-  const issuer = checkIssuer(settings.issuer, deps.allowHttpIssuers)
-  const domains = normalisedDomains(settings.allowed_domains)
-  const scopes = [...new Set(settings.scopes ?? DEFAULT_SCOPES)]
-  if (!scopes.includes('openid')) throw badRequest("scopes must include 'openid'.")
-  const extra = settings.authorization_params
-  const unknown = Object.keys(extra ?? {}).find((name) => !(AUTHORIZATION_PARAMS as readonly string[]).includes(name))
-  if (unknown !== undefined) throw badRequest(`authorization_params may not set '${unknown}' (allowed: ${AUTHORIZATION_PARAMS.join(', ')}).`)
   const providers = providersRepository(deps.db)
   const existing = await providers.findByCompany(companyId)
   const clientSecret = settings.client_secret ?? (existing ? await deps.box.open(existing.clientSecretSealed, companyId) : undefined)
@@ -109,7 +120,7 @@ export async function saveProvider (deps: ProviderSettingsDeps, companyId: strin
       passwordLogin: settings.password_login ?? existing?.passwordLogin ?? true,
       provisioning: settings.provisioning ?? existing?.provisioning ?? 'pre_created',
       maxSessionHours: settings.max_session_hours ?? existing?.maxSessionHours ?? DEFAULT_MAX_SESSION_HOURS,
-      authorizationParams: extra ?? existing?.authorizationParams ?? {},
+      authorizationParams: settings.authorization_params ?? existing?.authorizationParams ?? {},
     }))
   } catch (error) {
     if (error instanceof DomainTakenError) throw conflict(`Domain '${error.domain}' already belongs to another company's single sign-on.`)
