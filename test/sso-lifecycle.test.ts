@@ -113,6 +113,18 @@ for (const { backend, skip } of await backends()) {
       assert.equal((await refresh(login.refresh_token)).status, 200)
     })
 
+    test('in an SSO-only company, a refresh-token family not opened by SSO cannot refresh (a password login from before)', async () => {
+      const fay = await world.gateway.user({ email: 'fay@b.example', companyId: world.companyA.id })
+      const login = await (await post(`${world.gateway.url}/api/v1/users/login`, { email: fay.email, password: fay.password })).json() as { refresh_token: string }
+      const control = await refresh(login.refresh_token)
+      assert.equal(control.status, 200, 'in a company that keeps passwords, it refreshes')
+      const { refresh_token: next } = await control.json() as { refresh_token: string }
+      await db().query('UPDATE users SET company_id = $2 WHERE id = $1', [fay.id, world.companyB.id])
+      const refused = await refresh(next)
+      assert.equal(refused.status, 401)
+      assert.deepEqual(await refused.json(), { detail: 'This company signs in through single sign-on only; sign in again.' })
+    })
+
     test('disconnecting a company\'s provider ends its SSO sessions', async () => {
       const companyD = await world.gateway.company()
       assert.equal((await world.configure(companyD, world.idpB, { allowed_domains: ['d.example'] })).status, 200)

@@ -27,7 +27,7 @@ export interface UserRoutesDeps {
   /** False for a user whose company signs in through single sign-on only. */
   readonly passwordLoginAllowed: (user: { readonly companyId: string | null }) => Promise<boolean>
   /** Throws for a refresh-token family that may no longer refresh (a single sign-on session its company ended). */
-  readonly refreshCheck: (familyId: string) => Promise<void>
+  readonly refreshCheck: (family: { readonly userId: string, readonly familyId: string }) => Promise<void>
 }
 
 /** An empty JSON body is the same as no body: ensure-company takes absent, null and {} alike. */
@@ -70,7 +70,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
   if (refreshTokens) {
     app.post<{ Body: { refresh_token: string } }>('/refresh', { schema: refreshSchema }, async (request) => {
       const rotated = await refreshTokens.rotate(request.body.refresh_token)
-      await deps.refreshCheck(rotated.familyId)
+      await deps.refreshCheck(rotated)
       const user = await deps.users.findStatus(rotated.userId)
       if (!user?.isActive) {
         await refreshTokens.revokeFamily(rotated.familyId)

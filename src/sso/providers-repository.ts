@@ -112,6 +112,14 @@ export function providersRepository (db: Queryable) {
         'SELECT password_login FROM gateway_sso_providers WHERE company_id = $1', [companyId])
       return rows[0]?.password_login ?? true
     },
+
+    /** The same question for a user, by the company they belong to now. */
+    async passwordLoginAllowedForUser (userId: string): Promise<boolean> {
+      const { rows } = await db.query<{ password_login: boolean }>(
+        `SELECT p.password_login FROM users u JOIN gateway_sso_providers p ON p.company_id = u.company_id
+          WHERE u.id = $1`, [userId])
+      return rows[0]?.password_login ?? true
+    },
   }
 }
 

@@ -16,8 +16,8 @@ import { SsoSessions } from './sso-sessions.js'
 export interface Sso {
   /** The login handler's one question: false for a user whose company signs in through SSO alone. */
   passwordLoginAllowed (user: { readonly companyId: string | null }): Promise<boolean>
-  /** The refresh handler's one question: throws 401 (revoking the family) for an SSO session its company no longer allows. */
-  checkRefresh (familyId: string): Promise<void>
+  /** The refresh handler's one question: throws 401 (revoking the family) for a session its company no longer allows. */
+  checkRefresh (family: { readonly userId: string, readonly familyId: string }): Promise<void>
   /** The flow's routes under /api/v1/users/sso and the provider admin under /api/v1/admin, when SSO is on. */
   register (app: FastifyInstance, hooks: { perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>, adminAuth: AuthHook }): Promise<void>
 }
@@ -36,7 +36,7 @@ export function createSso (config: Config, deps: SignInDeps & { readonly db: Dat
 
   return {
     passwordLoginAllowed: async (user) => user.companyId === null || providers.passwordLoginAllowed(user.companyId),
-    checkRefresh: async (familyId) => sessions.checkRefresh(familyId),
+    checkRefresh: async (family) => sessions.checkRefresh(family),
     register: async (app, hooks) => {
       const { frontendUrl, callbackUrl } = config.sso
       if (frontendUrl === undefined || callbackUrl === undefined || !box || !clients) return

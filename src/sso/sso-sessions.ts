@@ -67,17 +67,22 @@ export class SsoSessions {
   }
 
   /**
-   * Called on every refresh of a token family. A password login's family passes untouched. An SSO family is
-   * refused once older than its company's maximum session age, once the company's provider is removed, and
-   * once the provider itself refuses its refresh token (the user left: RFC 6749 §6, invalid_grant).
+   * Called on every refresh of a token family. An SSO family is refused once older than its company's maximum
+   * session age, once the company's provider is removed, and once the provider itself refuses its refresh token
+   * (the user left: RFC 6749 §6, invalid_grant). Any other family passes, except for a user whose company signs
+   * in through SSO only: a family opened otherwise (a password login from before, ensure-company) would outlive
+   * the provider's say, so it must sign in again.
    */
-  async checkRefresh (familyId: string): Promise<void> {
+  async checkRefresh ({ userId, familyId }: { userId: string, familyId: string }): Promise<void> {
     const sessions = ssoSessionsRepository(this.#deps.db)
     const session = await sessions.findSession(familyId)
-    if (!session) return
     const refuse = async (detail: string): Promise<never> => {
       await this.#deps.refreshTokens?.revokeFamily(familyId)
       throw invalidRefreshToken(detail)
+    }
+    if (!session) {
+      if (await providersRepository(this.#deps.db).passwordLoginAllowedForUser(userId)) return
+      return refuse('This company signs in through single sign-on only; sign in again.')
     }
     const provider = await providersRepository(this.#deps.db).findByCompany(session.companyId)
     if (!provider) return refuse('Single sign-on is no longer configured for this company; sign in again.')
