@@ -55,10 +55,10 @@ export class SsoSessions {
     const sessions = ssoSessionsRepository(this.#deps.db)
     const grant = await sessions.redeemCode(hashOf(code))
     if (!grant) throw invalidCode()
-    const user = await this.#deps.users.findProfile(grant.userId)
-    const company = user ? await this.#deps.companies.findById(user.companyId ?? '') : null
     // The minute since the callback is enough to be deactivated or moved: checked again.
-    if (!user?.isActive || user.companyId !== grant.companyId || !company?.isActive) throw invalidCode()
+    const user = await this.#deps.users.findProfile(grant.userId)
+    if (!user?.isActive || user.companyId !== grant.companyId) throw invalidCode()
+    if (!(await this.#deps.companies.findById(grant.companyId))?.isActive) throw invalidCode()
     const familyId = randomUUID()
     await sessions.deleteDead()
     if (this.#deps.refreshTokens) await sessions.insertSession(familyId, grant)

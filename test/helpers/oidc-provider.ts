@@ -73,7 +73,15 @@ export async function startIdp (redirectUri: string): Promise<TestIdp> {
     // Put the email in the ID token, as Entra ID and Google do.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    ttl: { AuthorizationCode: () => idp.authorizationCodeTtlSeconds },
+    ttl: {
+      AuthorizationCode: () => idp.authorizationCodeTtlSeconds,
+      AccessToken: 3600,
+      IdToken: 3600,
+      RefreshToken: 86_400,
+      Grant: 86_400,
+      Session: 86_400,
+      Interaction: 600,
+    },
     features: { devInteractions: { enabled: false } },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {
       const account = [...accounts.values()].find((candidate) => candidate.id === id)
