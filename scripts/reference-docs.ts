@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { settingsSchema } from '../src/config.js'
 import { ERROR_CODES } from '../src/errors.js'
+import { SSO_FAILURES } from '../src/sso/sso-failures.js'
 
 /** README sections generated from the code, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers. */
 export const README_PATH = 'README.md'
@@ -24,7 +25,12 @@ export function errorTable (): string {
   return ['| Code (in the log) | Status | Meaning |', '|---|---|---|', ...rows].join('\n')
 }
 
-export const SECTIONS: Record<string, () => string> = { 'config-table': configurationTable, 'error-table': errorTable }
+export function ssoErrorTable (): string {
+  const rows = Object.entries(SSO_FAILURES).map(([code, meaning]) => `| \`${code}\` | ${cell(meaning)} |`)
+  return ['| `error` | Meaning |', '|---|---|', ...rows].join('\n')
+}
+
+export const SECTIONS: Record<string, () => string> = { 'config-table': configurationTable, 'error-table': errorTable, 'sso-error-table': ssoErrorTable }
 
 export function renderReadme (readme: string): string {
   let out = readme

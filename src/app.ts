@@ -47,6 +47,7 @@ import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
 import { registerOpenApi } from './server/openapi.js'
+import { createSso } from './sso/sso-module.js'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests pass a sink. */
@@ -191,6 +192,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   registerHealthRoutes(app, services.health, config.projectName)
   registerJwks(app, services.assertionKeys)
 
+  const sso = createSso(config, services, app.log)
   await app.register(userRoutes, {
     prefix: '/api/v1/users',
     users: usersRepository(services.db),
@@ -205,7 +207,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     allowSelfRegistration: config.allowSelfRegistration,
     perIpLimit: traffic.perIp,
     loginGuard: traffic.login,
+    passwordLoginAllowed: sso.passwordLoginAllowed,
+    refreshCheck: sso.checkRefresh,
   })
+  await sso.register(app, { perIpLimit: traffic.perIp, adminAuth: services.auth.admin })
   await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict, userLimit: traffic.perUser })
   await app.register(adminRoutes, {
     prefix: '/api/v1/admin',

@@ -153,6 +153,14 @@ export const settingsSchema = z.object({
   GATEWAY_DATA_DIR: z.string().min(1).default('.data/pglite').describe('Folder of the embedded database; `memory://` keeps it in memory.'),
   GATEWAY_DEFAULT_COMPANY_ID: z.uuid({ error: 'expected a UUID' }).optional().describe('Company given to users who have none (ensure-company, self-registration).'),
   GATEWAY_ALLOW_SELF_REGISTRATION: booleanFromEnv.default(false).describe('Enable POST /api/v1/users/register.'),
+
+  GATEWAY_PUBLIC_URL: urlFromEnv.optional()
+    .describe('The gateway\'s external URL as browsers reach it (e.g. https://api.example.com); single sign-on\'s redirect URI is <this>/api/v1/users/sso/callback.'),
+  GATEWAY_SSO_FRONTEND_URL: urlFromEnv.optional()
+    .describe('Frontend page where single sign-on ends, with ?code= or ?error=; setting it turns SSO on. Its origin must be an allowed CORS origin.'),
+  GATEWAY_SSO_ENCRYPTION_KEY: z.string().refine((value) => ssoKeyBytes(value) !== undefined, 'expected 32 random bytes, base64 or hex (openssl rand -base64 32)').optional()
+    .describe('Key (32 bytes, base64 or hex) that encrypts the identity providers\' client secrets (AES-256-GCM). Generated only on the embedded database.'),
+  GATEWAY_SSO_ALLOW_HTTP_ISSUERS: booleanFromEnv.default(false).describe('Accept http:// identity provider issuers (local testing only; production issuers are https).'),
 })
 
 type Settings = z.infer<typeof settingsSchema>
@@ -237,6 +245,15 @@ export interface Config {
   readonly database: DatabaseConfig
   readonly defaultCompanyId: string | undefined
   readonly allowSelfRegistration: boolean
+  readonly sso: SsoConfig
+}
+
+export interface SsoConfig {
+  /** Single sign-on is on when the frontend page it ends on is configured. */
+  readonly frontendUrl: string | undefined
+  readonly callbackUrl: string | undefined
+  readonly encryptionKey: string | undefined
+  readonly allowHttpIssuers: boolean
 }
 
 export type DatabaseConfig =
@@ -290,6 +307,27 @@ function checkApiKeySecret (settings: Settings): void {
   const secret = settings.GATEWAY_API_KEY_SECRET
   const weakness = secret === undefined ? undefined : weakSecretReason(secret)
   if (weakness !== undefined) throw new ConfigError(`GATEWAY_API_KEY_SECRET: ${weakness}`)
+}
+
+/** 32 bytes (AES-256) from base64, base64url or hex text; undefined for anything else. */
+export function ssoKeyBytes (text: string): Buffer | undefined {
+  const trimmed = text.trim()
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64')
+  return bytes.length === 32 && /^[A-Za-z0-9+/_=-]+$/.test(trimmed) ? bytes : undefined
+}
+
+function checkSso (settings: Settings, corsOrigins: ReadonlySet<string>): void {
+  const frontend = settings.GATEWAY_SSO_FRONTEND_URL
+  if (frontend === undefined) return
+  if (settings.GATEWAY_PUBLIC_URL === undefined) {
+    throw new ConfigError('GATEWAY_PUBLIC_URL: required when GATEWAY_SSO_FRONTEND_URL is set (the identity providers redirect to it)')
+  }
+  if (!corsOrigins.has(new URL(frontend).origin)) {
+    throw new ConfigError(`GATEWAY_SSO_FRONTEND_URL: its origin ${new URL(frontend).origin} must be an allowed CORS origin (add it to GATEWAY_CORS_ORIGINS)`)
+  }
+  if (settings.GATEWAY_SSO_ENCRYPTION_KEY === undefined && settings.GATEWAY_POSTGRES_SERVER !== undefined) {
+    throw new ConfigError('GATEWAY_SSO_ENCRYPTION_KEY: required when single sign-on is on with GATEWAY_POSTGRES_SERVER (only the embedded database may generate one)')
+  }
 }
 
 function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
@@ -395,6 +433,12 @@ function toConfig (s: Settings): Config {
     database,
     defaultCompanyId: s.GATEWAY_DEFAULT_COMPANY_ID,
     allowSelfRegistration: s.GATEWAY_ALLOW_SELF_REGISTRATION,
+    sso: {
+      frontendUrl: s.GATEWAY_SSO_FRONTEND_URL,
+      callbackUrl: s.GATEWAY_PUBLIC_URL === undefined ? undefined : `${s.GATEWAY_PUBLIC_URL}/api/v1/users/sso/callback`,
+      encryptionKey: s.GATEWAY_SSO_ENCRYPTION_KEY,
+      allowHttpIssuers: s.GATEWAY_SSO_ALLOW_HTTP_ISSUERS,
+    },
   }
 }
 
@@ -427,16 +471,19 @@ export function loadConfig (env: Record<string, string | undefined>, options: Lo
   if (maxLifetime !== undefined && maxLifetime < lifetime) {
     throw new ConfigError(`GATEWAY_JWT_MAX_LIFETIME_MINUTES: ${maxLifetime} is below GATEWAY_JWT_EXPIRATION_MINUTES (${lifetime}): the gateway would refuse its own tokens`)
   }
-  return deepFreeze(toConfig(parsed.data))
+  const config = toConfig(parsed.data)
+  checkSso(parsed.data, new Set(config.corsOrigins))
+  return deepFreeze(config)
 }
 
 /** Settings safe to print at startup: everything except the secrets. */
 export function describeConfig (config: Config): Record<string, unknown> {
-  const { jwt, database, apiKeySecret, identityAssertion, ...rest } = config
+  const { jwt, database, apiKeySecret, identityAssertion, sso, ...rest } = config
   const { secret: _secret, externalIssuers, ...jwtRest } = jwt
   const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
   const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
   const redisUrl = rest.redisUrl === undefined ? undefined : rest.redisUrl.replace(/\/\/([^@/]*)@/, '//[redacted]@')
   const assertion = { ...identityAssertion, signingKeyPem: identityAssertion.signingKeyPem === undefined ? undefined : '[redacted]' }
-  return { ...rest, redisUrl, apiKeySecret: apiKeySecret === undefined ? undefined : '[redacted]', identityAssertion: assertion, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
+  const safeSso = { ...sso, encryptionKey: sso.encryptionKey === undefined ? undefined : '[redacted]' }
+  return { ...rest, redisUrl, apiKeySecret: apiKeySecret === undefined ? undefined : '[redacted]', identityAssertion: assertion, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase, sso: safeSso }
 }

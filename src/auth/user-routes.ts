@@ -31,6 +31,10 @@ export interface UserRoutesDeps {
   readonly allowSelfRegistration: boolean
   readonly perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   readonly loginGuard: LoginGuard
+  /** False for a user whose company signs in through single sign-on only. */
+  readonly passwordLoginAllowed: (user: { readonly companyId: string | null }) => Promise<boolean>
+  /** Throws for a refresh-token family that may no longer refresh (a single sign-on session its company ended). */
+  readonly refreshCheck: (family: { readonly userId: string, readonly familyId: string }) => Promise<void>
 }
 
 /** RFC 6749 §5.1: answers that carry tokens are never stored by a cache. */
@@ -76,7 +80,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
     const user = await deps.users.findCredentialsByEmail(email)
     // The password is checked even for unknown and inactive users: every failure costs one bcrypt compare.
     const passwordMatches = await verifyPassword(password, user?.hashedPassword)
-    if (!user || !passwordMatches || !user.isActive) {
+    if (!user || !passwordMatches || !user.isActive || !await deps.passwordLoginAllowed(user)) {
       await deps.loginGuard.recordFailure(request, email)
       throw badCredentials()
     }
@@ -90,6 +94,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
   if (refreshTokens) {
     app.post<{ Body: { refresh_token: string, access_token_minutes?: number } }>('/refresh', { schema: refreshSchema }, async (request) => {
       const rotated = await refreshTokens.rotate(request.body.refresh_token, async (familyId) => deps.sessions.revoke(familyId))
+      await deps.refreshCheck(rotated)
       const user = await deps.users.findStatus(rotated.userId)
       if (!user?.isActive || !await companyAllows(user)) {
         await deps.sessions.revoke(rotated.familyId)
@@ -150,7 +155,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       // The same login goes on under its session; a token from before sessions existed gets one now.
       const sessionId = identity.sessionId ?? await deps.sessions.open(user.id, 'password')
       const newAccessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId, roles: user.roles, fullName: user.fullName, sessionId })
-      const refreshToken = await deps.refreshTokens?.issue(user.id, sessionId)
+      // The login's refresh token goes on serving this session: ensure-company issues none (its answer, the seeds', has no field for one).
       return {
         user_id: user.id,
         company_id: companyId,
@@ -158,7 +163,6 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
         new_access_token: newAccessToken,
         token_type: 'bearer',
         roles: user.roles,
-        ...(refreshToken ? { refresh_token: refreshToken } : {}),
       }
     })
   })

@@ -12,15 +12,15 @@ import { withDatabase } from './database.js'
 
 const MIN_PASSWORD_LENGTH = 8
 
-/** The password comes from standard input (one line) or a hidden prompt: never from argv, where `ps` and shell history see it. */
-async function readPassword (): Promise<string> {
+/** The password (or another secret) comes from standard input (one line) or a hidden prompt: never from argv, where `ps` and shell history see it. */
+export async function readPassword (label = 'Password'): Promise<string> {
   if (!process.stdin.isTTY) {
     const lines = createInterface({ input: process.stdin })
     const [line] = await Promise.race([once(lines, 'line'), once(lines, 'close').then(() => [''])]) as string[]
     lines.close()
     return line ?? ''
   }
-  process.stderr.write('Password: ')
+  process.stderr.write(`${label}: `)
   const stdin = process.stdin
   stdin.setRawMode(true)
   stdin.resume()

@@ -5,6 +5,7 @@ import { createCompanyCommand, createUserCommand } from './admin-commands.js'
 import { parseCommandArgs, UsageError, type Command } from './command.js'
 import { withDatabase } from './database.js'
 import { demoCommand } from './demo-command.js'
+import { ssoRemoveCommand, ssoSetCommand, ssoShowCommand } from './sso-commands.js'
 import { mintTokenCommand } from './token-commands.js'
 
 const EXIT_USAGE = 2
@@ -35,6 +36,9 @@ const COMMANDS: Record<string, Command> = {
   'create-company': createCompanyCommand(loadConfigOrExit),
   'create-user': createUserCommand(loadConfigOrExit),
   'mint-token': mintTokenCommand(loadConfigOrExit),
+  'sso-set': ssoSetCommand(loadConfigOrExit),
+  'sso-show': ssoShowCommand(loadConfigOrExit),
+  'sso-remove': ssoRemoveCommand(loadConfigOrExit),
   demo: demoCommand(),
 }
 

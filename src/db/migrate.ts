@@ -8,6 +8,7 @@ import * as wsTickets from './migrations/004-ws-tickets.js'
 import * as sessions from './migrations/005-sessions.js'
 import * as companyChangeNotify from './migrations/006-company-change-notify.js'
 import * as apiKeys from './migrations/007-api-keys.js'
+import * as sso from './migrations/008-sso.js'
 
 const MIGRATIONS = [
   { name: '001-schema', up: schema.up },
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   { name: '005-sessions', up: sessions.up },
   { name: '006-company-change-notify', up: companyChangeNotify.up },
   { name: '007-api-keys', up: apiKeys.up },
+  { name: '008-sso', up: sso.up },
 ]
 
 /** Any constant shared by every replica: serialises concurrent migrations across them. */

@@ -66,6 +66,13 @@ export function usersRepository (db: Queryable) {
       return row ? { ...toStatus(row), hashedPassword: row.hashed_password } : null
     },
 
+    /** What a sign-in puts in its tokens and body (no password hash). */
+    async findProfile (id: string): Promise<Omit<UserCredentials, 'hashedPassword'> | null> {
+      const { rows } = await db.query<StatusRow & { full_name: string | null }>(
+        'SELECT id, email, company_id, roles, is_active, full_name FROM users WHERE id = $1', [id])
+      return rows[0] ? { ...toStatus(rows[0]), fullName: rows[0].full_name } : null
+    },
+
     async findStatus (id: string): Promise<UserStatus | null> {
       const { rows } = await db.query<StatusRow>('SELECT id, email, full_name, company_id, roles, is_active FROM users WHERE id = $1', [id])
       return rows[0] ? toStatus(rows[0]) : null

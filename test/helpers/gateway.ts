@@ -48,6 +48,8 @@ export interface GatewayOptions {
   readonly backend?: Backend
   readonly env?: Record<string, string>
   readonly tracing?: RequestTracing
+  /** Listen on this port instead of an ephemeral one (for a URL other servers must know beforehand). */
+  readonly port?: number
 }
 
 /** Signs arbitrary claims with the test secret (HS256), for token-policy tests. */
@@ -70,7 +72,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
   })
   const logs = new LogSink()
   const app = await buildApp(config, { logStream: logs, ...(options.tracing ? { tracing: options.tracing } : {}) })
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : 0
   const users = usersRepository(app.gateway.db)
