@@ -243,14 +243,19 @@ function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
   }
 }
 
-function toConfig (s: Settings): Config {
-  const corsOrigins = new Set([
-    'http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:3001', 'http://127.0.0.1:3001',
-    ...(s.VERCEL_FRONTEND_URL ? [s.VERCEL_FRONTEND_URL] : []),
-    ...(s.NGROK_URL ? [s.NGROK_URL] : []),
-    ...s.GATEWAY_CORS_ORIGINS.map((origin) => origin.replace(/\/+$/, '')),
-  ])
-  const database: DatabaseConfig = s.GATEWAY_POSTGRES_SERVER === undefined
+/** The settings of the database section: all that migrate and the user and company commands read. */
+const databaseSettingsSchema = settingsSchema.pick({
+  GATEWAY_POSTGRES_SERVER: true,
+  GATEWAY_POSTGRES_PORT: true,
+  GATEWAY_POSTGRES_USER: true,
+  GATEWAY_POSTGRES_PASSWORD: true,
+  GATEWAY_POSTGRES_DB: true,
+  GATEWAY_POSTGRES_POOL_SIZE: true,
+  GATEWAY_DATA_DIR: true,
+})
+
+function toDatabaseConfig (s: z.infer<typeof databaseSettingsSchema>): DatabaseConfig {
+  return s.GATEWAY_POSTGRES_SERVER === undefined
     ? { kind: 'embedded', dataDir: s.GATEWAY_DATA_DIR }
     : {
         kind: 'postgres',
@@ -261,6 +266,15 @@ function toConfig (s: Settings): Config {
         database: s.GATEWAY_POSTGRES_DB,
         poolSize: s.GATEWAY_POSTGRES_POOL_SIZE,
       }
+}
+
+function toConfig (s: Settings): Config {
+  const corsOrigins = new Set([
+    'http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:3001', 'http://127.0.0.1:3001',
+    ...(s.VERCEL_FRONTEND_URL ? [s.VERCEL_FRONTEND_URL] : []),
+    ...(s.NGROK_URL ? [s.NGROK_URL] : []),
+    ...s.GATEWAY_CORS_ORIGINS.map((origin) => origin.replace(/\/+$/, '')),
+  ])
   return {
     port: s.PORT,
     host: s.GATEWAY_HOST,
@@ -317,7 +331,7 @@ function toConfig (s: Settings): Config {
     },
     refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
     userCacheTtlMs: s.GATEWAY_USER_CACHE_TTL * 1000,
-    database,
+    database: toDatabaseConfig(s),
     defaultCompanyId: s.GATEWAY_DEFAULT_COMPANY_ID,
     allowSelfRegistration: s.GATEWAY_ALLOW_SELF_REGISTRATION,
   }
@@ -341,21 +355,33 @@ export interface LoadConfigOptions {
  * Throws ConfigError naming each bad variable and what it expects.
  */
 export function loadConfig (env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
-  const merged = { ...normaliseEnv(options.dotenvPath ? readDotenv(options.dotenvPath) : {}), ...normaliseEnv(env) }
-  const parsed = settingsSchema.safeParse(merged)
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
-  }
-  checkSecret(parsed.data)
-  return deepFreeze(toConfig(parsed.data))
+  const settings = parseSettings(settingsSchema, env, options)
+  checkSecret(settings)
+  return deepFreeze(toConfig(settings))
 }
 
-/** Settings safe to print at startup: everything except the secrets. */
+/**
+ * The database section alone, for the commands that only open the database (migrate, create-company,
+ * create-user, reset-password): they neither need the JWT secret nor fail on a setting they never read.
+ */
+export function loadDatabaseConfig (env: Record<string, string | undefined>, options: LoadConfigOptions = {}): DatabaseConfig {
+  return deepFreeze(toDatabaseConfig(parseSettings(databaseSettingsSchema, env, options)))
+}
+
+function parseSettings<Schema extends z.ZodType> (schema: Schema, env: Record<string, string | undefined>, options: LoadConfigOptions): z.infer<Schema> {
+  const merged = { ...normaliseEnv(options.dotenvPath ? readDotenv(options.dotenvPath) : {}), ...normaliseEnv(env) }
+  const parsed = schema.safeParse(merged)
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
+  return parsed.data
+}
+
+const mask = (secret: string | undefined): string | undefined => secret === undefined ? undefined : '[redacted]'
+
+/** The effective settings, safe to print (startup log, check-config): each secret shows only whether it is set. */
 export function describeConfig (config: Config): Record<string, unknown> {
   const { jwt, database, ...rest } = config
-  const { secret: _secret, externalIssuers, ...jwtRest } = jwt
-  const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
-  const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
+  const issuers = jwt.externalIssuers.map((issuer) => ({ ...issuer, secret: mask(issuer.secret) }))
+  const safeDatabase = database.kind === 'postgres' ? { ...database, password: mask(database.password) } : database
   const redisUrl = rest.redisUrl === undefined ? undefined : rest.redisUrl.replace(/\/\/([^@/]*)@/, '//[redacted]@')
-  return { ...rest, redisUrl, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase }
+  return { ...rest, redisUrl, jwt: { ...jwt, secret: mask(jwt.secret), externalIssuers: issuers }, database: safeDatabase }
 }

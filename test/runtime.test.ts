@@ -1,15 +1,16 @@
 /**
  * The Node.js the gateway runs on is stated once, in package.json's `engines`; everything that picks a
- * Node.js (the project's own binary from npm, the Docker image, the type definitions)
+ * Node.js (the project's own binary from npm, the Docker image, the type definitions, the CLI's check)
  * must agree with it.
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { test } from 'node:test'
 import semver from 'semver'
+import { cliMissing, runCli } from './helpers/cli.js'
 
 interface PackageJson { engines: { node: string }, optionalDependencies: Record<string, string>, devDependencies: Record<string, string> }
 interface LockEntry { version: string, optional?: boolean, os?: string | string[], cpu?: string | string[], integrity?: string }
@@ -73,4 +74,32 @@ test('Dockerfile: both stages on the official node image, at a version within en
 test('@types/node describes the oldest Node.js engines accepts', () => {
   const typesMajor = semver.minVersion(pkg.devDependencies['@types/node'] ?? '')?.major
   assert.equal(typesMajor, semver.minVersion(range)?.major)
+})
+
+/** A Node.js on PATH outside node_modules (the machine's own) that engines refuses, if there is one. */
+function olderNode (): { path: string, version: string } | undefined {
+  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
+    if (folder.includes('node_modules')) continue
+    const path = join(folder, 'node')
+    if (!existsSync(path)) continue
+    const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout.trim()
+    if (semver.valid(version) && !semver.satisfies(version, range)) return { path, version }
+  }
+  return undefined
+}
+
+test('the CLI refuses an older Node.js than engines says, with exit code 2 and what to run instead', { skip: cliMissing }, async (t) => {
+  const old = olderNode()
+  if (old === undefined) {
+    t.skip(`no Node.js older than ${range} on PATH to try it with`)
+    return
+  }
+  for (const args of [['serve'], ['--version']]) {
+    const result = await runCli(args, {}, { node: old.path })
+    assert.equal(result.status, 2, result.stderr)
+    assert.equal(result.stdout, '')
+    assert.match(result.stderr, new RegExp(`needs Node\\.js ${range.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(package\\.json "engines"\\), but this is Node\\.js ${old.version}`))
+    assert.match(result.stderr, /node_modules\/\.bin\/node dist\/src\/cli\/index\.js <command>/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  }
 })
