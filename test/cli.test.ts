@@ -173,8 +173,8 @@ describe('the atenex-gateway command, run as a user would', { skip: cliMissing }
 
 const noPostgres = await postgresUnavailableReason()
 
-describe('migrate on PostgreSQL', { skip: cliMissing || (noPostgres ?? false) }, () => {
-  test('needs only the database settings: no GATEWAY_JWT_SECRET, and a bad setting it never reads does not stop it', async () => {
+describe('the database commands on PostgreSQL', { skip: cliMissing || (noPostgres ?? false) }, () => {
+  test('migrate and the user commands need only the database settings: no GATEWAY_JWT_SECRET, and a bad setting they never read does not stop them', async () => {
     const database = await createPostgresDatabase()
     try {
       const env = { ...database.env, GATEWAY_INGEST_SERVICE_URL: 'not a url' }
@@ -185,6 +185,13 @@ describe('migrate on PostgreSQL', { skip: cliMissing || (noPostgres ?? false) },
       const serve = await runCli(['serve'], env)
       assert.equal(serve.status, 2, 'serve still refuses both')
       assert.match(serve.stderr, /GATEWAY_INGEST_SERVICE_URL/)
+
+      const companyId = (await runCli(['create-company', '--name', 'PG Co'], env)).stdout.trim()
+      const user = await runCli(['create-user', '--email', 'pg@example.com', '--company-id', companyId], env, { input: 'first-password-1\n' })
+      assert.equal(user.status, 0, user.stderr)
+      const reset = await runCli(['reset-password', '--email', 'pg@example.com'], env, { input: 'second-password-2\n' })
+      assert.equal(reset.status, 0, reset.stderr)
+      assert.equal(reset.stdout, user.stdout, 'the same user')
     } finally {
       await database.drop()
     }
