@@ -9,10 +9,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { cliMissing, runCli, startCli, type RunningCli } from './helpers/cli.js'
+import { cliMissing, runCli, startCli } from './helpers/cli.js'
 import { TEST_JWT_SECRET } from './helpers/gateway.js'
 
 const LISTENING = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/
+/** A first start creates the PGlite cluster, migrates it and hashes the admin's password: about 20 s here, minutes on a loaded machine. */
+const START_MS = 180_000
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 async function login (base: string, email: string, password: string): Promise<{ status: number, token?: string, refreshToken?: string }> {
@@ -28,20 +30,18 @@ describe('the embedded data folder is held by one process at a time', { skip: cl
   let oldRefreshToken = ''
   const env = (): NodeJS.ProcessEnv => ({ GATEWAY_DATA_DIR: folder, PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_JWT_SECRET: TEST_JWT_SECRET })
   const run = (args: string[], input?: string) => runCli(args, env(), { cwd: home, input })
-  let server: RunningCli | undefined
 
   before(() => {
     home = mkdtempSync(join(tmpdir(), 'gateway-embedded-'))
     folder = join(home, 'db')
   })
-  after(async () => {
-    await server?.stop('SIGKILL')
-    rmSync(home, { recursive: true, force: true })
-  })
+  after(() => { rmSync(home, { recursive: true, force: true }) })
 
-  test('create-company (and a second serve) against the folder of a running server are refused, naming it; nothing is lost', async () => {
-    server = startCli(['serve'], env(), { cwd: home })
-    const [, base = ''] = await server.waitFor(LISTENING)
+  test('create-company (and a second serve) against the folder of a running server are refused, naming it; nothing is lost', async (t) => {
+    const server = startCli(['serve'], env(), { cwd: home })
+    // A failure below must not leave the server holding the folder for the next test.
+    t.after(() => server.stop('SIGKILL'))
+    const [, base = ''] = await server.waitFor(LISTENING, START_MS)
     const [, password = ''] = await server.waitFor(/password:\s+(\S+)/)
     adminPassword = password
     for (const line of server.stdout().split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `stdout is JSON lines only: ${line}`)
@@ -68,7 +68,7 @@ describe('the embedded data folder is held by one process at a time', { skip: cl
     assert.equal(afterwards.status, 0, afterwards.stderr)
   })
 
-  test('reset-password sets a new admin password; a lock left by a killed server is taken over', async () => {
+  test('reset-password sets a new admin password; a lock left by a killed server is taken over', async (t) => {
     const newPassword = 'a-new-Admin-password-7'
     const reset = await run(['reset-password', '--email', 'Admin@Atenex.Local'], `${newPassword}\n`)
     assert.equal(reset.status, 0, reset.stderr)
@@ -81,8 +81,9 @@ describe('the embedded data folder is held by one process at a time', { skip: cl
     assert.equal(unknown.status, 1)
     assert.match(unknown.stderr, /no user with email nobody@atenex\.local/)
 
-    server = startCli(['serve'], env(), { cwd: home })
-    const [, base = ''] = await server.waitFor(LISTENING)
+    const server = startCli(['serve'], env(), { cwd: home })
+    t.after(() => server.stop('SIGKILL'))
+    const [, base = ''] = await server.waitFor(LISTENING, START_MS)
     assert.equal((await login(base, 'admin@atenex.local', newPassword)).status, 200)
     assert.equal((await login(base, 'admin@atenex.local', adminPassword)).status, 401, 'the old password is gone')
     if (oldRefreshToken !== '') {
@@ -107,7 +108,7 @@ describe('npm run demo beside npm start', { skip: cliMissing }, () => {
     try {
       const [, movedTo = ''] = await demo.waitFor(/Port (?:\d+) is in use \(is `npm start` running\?\), so the demo takes port (\d+)/)
       assert.notEqual(movedTo, String(port))
-      await demo.waitFor(/Ctrl-C stops the demo/)
+      await demo.waitFor(/Ctrl-C stops the demo/, START_MS)
       const [, token = ''] = /^ {3}TOKEN=(\S+)$/m.exec(demo.stdout()) ?? []
       assert.ok(token, 'a ready TOKEN= line')
       assert.match(demo.stdout(), new RegExp(`http://127\\.0\\.0\\.1:${movedTo}/api/v1/ingest/status`))
