@@ -3,20 +3,24 @@
 # Two stages: `build` compiles TypeScript with every dependency; `runtime` holds only the production
 # dependencies, the compiled dist/ and tini, and runs as an unprivileged numeric user.
 
-ARG NODE_VERSION=20.20.2
+# The Node.js of package.json's `engines` (Node 26, the Active LTS), on Debian 13 (trixie), the current stable.
+# test/runtime.test.ts keeps this version within `engines`.
+ARG NODE_VERSION=26.12.1
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /app
 # The lockfile alone decides the dependency tree (npm ci); copied first so this layer is cached
 # until package.json or package-lock.json change.
 COPY package.json package-lock.json ./
+# (It also installs the node-linux-* binary of optionalDependencies, which a checkout needs and this stage
+# does not use: `npm run build` runs whichever node is first on PATH, the same 26.x.)
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     PORT=8080 \
@@ -27,8 +31,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # Production dependencies only; bcrypt installs from the prebuilt binaries it ships (no compiler here).
+# --omit=optional leaves out the project's own Node.js binary (~150 MB: the image has its node) and pg's
+# optional Cloudflare socket; no production dependency needs an optional one.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund
+    npm ci --omit=dev --omit=optional --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 # The code stays root-owned and read-only to the app. Only the embedded database's default folder
 # (GATEWAY_DATA_DIR=.data/pglite, used by `docker run` without PostgreSQL) is writable; in Kubernetes

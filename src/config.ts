@@ -338,14 +338,19 @@ function externalIssuersOrThrow (json: string | undefined): ExternalIssuer[] {
   }
 }
 
-function toConfig (s: Settings): Config {
-  const corsOrigins = new Set([
-    'http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:3001', 'http://127.0.0.1:3001',
-    ...(s.VERCEL_FRONTEND_URL ? [s.VERCEL_FRONTEND_URL] : []),
-    ...(s.NGROK_URL ? [s.NGROK_URL] : []),
-    ...s.GATEWAY_CORS_ORIGINS.map((origin) => origin.replace(/\/+$/, '')),
-  ])
-  const database: DatabaseConfig = s.GATEWAY_POSTGRES_SERVER === undefined
+/** The settings of the database section: all that migrate and the user and company commands read. */
+const databaseSettingsSchema = settingsSchema.pick({
+  GATEWAY_POSTGRES_SERVER: true,
+  GATEWAY_POSTGRES_PORT: true,
+  GATEWAY_POSTGRES_USER: true,
+  GATEWAY_POSTGRES_PASSWORD: true,
+  GATEWAY_POSTGRES_DB: true,
+  GATEWAY_POSTGRES_POOL_SIZE: true,
+  GATEWAY_DATA_DIR: true,
+})
+
+function toDatabaseConfig (s: z.infer<typeof databaseSettingsSchema>): DatabaseConfig {
+  return s.GATEWAY_POSTGRES_SERVER === undefined
     ? { kind: 'embedded', dataDir: s.GATEWAY_DATA_DIR }
     : {
         kind: 'postgres',
@@ -356,6 +361,15 @@ function toConfig (s: Settings): Config {
         database: s.GATEWAY_POSTGRES_DB,
         poolSize: s.GATEWAY_POSTGRES_POOL_SIZE,
       }
+}
+
+function toConfig (s: Settings): Config {
+  const corsOrigins = new Set([
+    'http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:3001', 'http://127.0.0.1:3001',
+    ...(s.VERCEL_FRONTEND_URL ? [s.VERCEL_FRONTEND_URL] : []),
+    ...(s.NGROK_URL ? [s.NGROK_URL] : []),
+    ...s.GATEWAY_CORS_ORIGINS.map((origin) => origin.replace(/\/+$/, '')),
+  ])
   return {
     port: s.PORT,
     host: s.GATEWAY_HOST,
@@ -430,7 +444,7 @@ function toConfig (s: Settings): Config {
       previousPublicKeysPem: s.GATEWAY_IDENTITY_PREVIOUS_KEYS,
     },
     userCacheTtlMs: s.GATEWAY_USER_CACHE_TTL * 1000,
-    database,
+    database: toDatabaseConfig(s),
     defaultCompanyId: s.GATEWAY_DEFAULT_COMPANY_ID,
     allowSelfRegistration: s.GATEWAY_ALLOW_SELF_REGISTRATION,
     sso: {
@@ -460,30 +474,48 @@ export interface LoadConfigOptions {
  * Throws ConfigError naming each bad variable and what it expects.
  */
 export function loadConfig (env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
-  const merged = { ...normaliseEnv(options.dotenvPath ? readDotenv(options.dotenvPath) : {}), ...normaliseEnv(env) }
-  const parsed = settingsSchema.safeParse(merged)
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
-  }
-  checkSecret(parsed.data)
-  checkApiKeySecret(parsed.data)
-  const { GATEWAY_JWT_MAX_LIFETIME_MINUTES: maxLifetime, GATEWAY_JWT_EXPIRATION_MINUTES: lifetime } = parsed.data
+  const settings = parseSettings(settingsSchema, env, options)
+  checkSecret(settings)
+  checkApiKeySecret(settings)
+  const { GATEWAY_JWT_MAX_LIFETIME_MINUTES: maxLifetime, GATEWAY_JWT_EXPIRATION_MINUTES: lifetime } = settings
   if (maxLifetime !== undefined && maxLifetime < lifetime) {
     throw new ConfigError(`GATEWAY_JWT_MAX_LIFETIME_MINUTES: ${maxLifetime} is below GATEWAY_JWT_EXPIRATION_MINUTES (${lifetime}): the gateway would refuse its own tokens`)
   }
-  const config = toConfig(parsed.data)
-  checkSso(parsed.data, new Set(config.corsOrigins))
+  const config = toConfig(settings)
+  checkSso(settings, new Set(config.corsOrigins))
   return deepFreeze(config)
 }
 
-/** Settings safe to print at startup: everything except the secrets. */
+/**
+ * The database section alone, for the commands that only open the database (migrate, create-company,
+ * create-user, reset-password): they neither need the JWT secret nor fail on a setting they never read.
+ */
+export function loadDatabaseConfig (env: Record<string, string | undefined>, options: LoadConfigOptions = {}): DatabaseConfig {
+  return deepFreeze(toDatabaseConfig(parseSettings(databaseSettingsSchema, env, options)))
+}
+
+function parseSettings<Schema extends z.ZodType> (schema: Schema, env: Record<string, string | undefined>, options: LoadConfigOptions): z.infer<Schema> {
+  const merged = { ...normaliseEnv(options.dotenvPath ? readDotenv(options.dotenvPath) : {}), ...normaliseEnv(env) }
+  const parsed = schema.safeParse(merged)
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error)}`)
+  return parsed.data
+}
+
+const mask = (secret: string | undefined): string | undefined => secret === undefined ? undefined : '[redacted]'
+
+/** The effective settings, safe to print (startup log, check-config): each secret shows only whether it is set. */
 export function describeConfig (config: Config): Record<string, unknown> {
   const { jwt, database, apiKeySecret, identityAssertion, sso, ...rest } = config
-  const { secret: _secret, externalIssuers, ...jwtRest } = jwt
-  const issuers = externalIssuers.map(({ secret, ...issuer }) => ({ ...issuer, secret: secret === undefined ? undefined : '[redacted]' }))
-  const safeDatabase = database.kind === 'postgres' ? { ...database, password: undefined } : database
+  const issuers = jwt.externalIssuers.map((issuer) => ({ ...issuer, secret: mask(issuer.secret) }))
+  const safeDatabase = database.kind === 'postgres' ? { ...database, password: mask(database.password) } : database
   const redisUrl = rest.redisUrl === undefined ? undefined : rest.redisUrl.replace(/\/\/([^@/]*)@/, '//[redacted]@')
-  const assertion = { ...identityAssertion, signingKeyPem: identityAssertion.signingKeyPem === undefined ? undefined : '[redacted]' }
-  const safeSso = { ...sso, encryptionKey: sso.encryptionKey === undefined ? undefined : '[redacted]' }
-  return { ...rest, redisUrl, apiKeySecret: apiKeySecret === undefined ? undefined : '[redacted]', identityAssertion: assertion, jwt: { ...jwtRest, externalIssuers: issuers }, database: safeDatabase, sso: safeSso }
+  return {
+    ...rest,
+    redisUrl,
+    apiKeySecret: mask(apiKeySecret),
+    identityAssertion: { ...identityAssertion, signingKeyPem: mask(identityAssertion.signingKeyPem) },
+    jwt: { ...jwt, secret: mask(jwt.secret), externalIssuers: issuers },
+    database: safeDatabase,
+    sso: { ...sso, encryptionKey: mask(sso.encryptionKey) },
+  }
 }

@@ -2,35 +2,22 @@ import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { ConfigError, describeConfig, loadConfig, type Config } from './config.js'
+import { ConfigError, describeConfig, type Config } from './config.js'
 import { serveClusterMetrics } from './observability/metrics.js'
 import type { DemoCredentials } from './db/demo-bootstrap.js'
 
-/** Exit codes of the process edge: 2 for a configuration error the operator must fix. */
-export const EXIT_CONFIG_ERROR = 2
-export const EXIT_STARTUP_FAILED = 1
-
-export function loadConfigOrExit (env: NodeJS.ProcessEnv = process.env): Config {
-  try {
-    return loadConfig(env, { dotenvPath: '.env' })
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`atenex-gateway: ${error.message}\n`)
-      process.exit(EXIT_CONFIG_ERROR)
-    }
-    throw error
-  }
-}
-
-/** Printed once, on the first start of an empty embedded database: the only place this password appears. */
+/**
+ * Printed once, on the first start of an empty embedded database: the only place this password appears.
+ * On stderr, so that stdout carries the JSON log lines alone.
+ */
 function announceDemo (credentials: DemoCredentials): void {
-  process.stdout.write([
+  process.stderr.write([
     '',
     '  Embedded database initialised with a demo company and its administrator:',
     `    email:      ${credentials.email}`,
     `    password:   ${credentials.password}`,
     `    company_id: ${credentials.companyId}`,
-    '  This password is shown only now.',
+    `  This password is shown only now (lost it? atenex-gateway reset-password --email ${credentials.email}).`,
     '',
   ].join('\n') + '\n')
 }
@@ -74,11 +61,8 @@ function handleSignals (app: FastifyInstance, config: Config): void {
 }
 
 export async function serve (config: Config, workersOverride?: string): Promise<FastifyInstance | undefined> {
-  const workers = workerCount(workersOverride ?? String(config.workers))
+  const workers = workerCount(config, workersOverride)
   if (workers > 1 && cluster.isPrimary) {
-    if (config.database.kind === 'embedded') {
-      throw new ConfigError('GATEWAY_WORKERS: more than one worker needs PostgreSQL (GATEWAY_POSTGRES_SERVER); the embedded database is single-process')
-    }
     runPrimary(workers, config)
     return undefined
   }
@@ -89,10 +73,14 @@ export async function serve (config: Config, workersOverride?: string): Promise<
   return app
 }
 
-function workerCount (value: string): number {
-  if (value === 'auto') return availableParallelism()
-  const count = Number(value)
+/** The number of processes `serve` runs, or a ConfigError when the configuration cannot have them. */
+export function workerCount (config: Config, override?: string): number {
+  const value = override ?? String(config.workers)
+  const count = value === 'auto' ? availableParallelism() : Number(value)
   if (!Number.isInteger(count) || count < 1) throw new ConfigError(`--workers: expected a number of workers or auto, got '${value}'`)
+  if (count > 1 && config.database.kind === 'embedded') {
+    throw new ConfigError('GATEWAY_WORKERS: more than one worker needs PostgreSQL (GATEWAY_POSTGRES_SERVER); the embedded database is single-process')
+  }
   return count
 }
 
@@ -112,7 +100,7 @@ function runPrimary (workers: number, config: Config): void {
   }
   for (let i = 0; i < workers; i++) fork()
   const metricsServer = config.metricsPort === undefined ? undefined : serveClusterMetrics(config.metricsPort, config.host)
-  process.stdout.write(`atenex-gateway: primary ${process.pid} started ${workers} workers on port ${config.port}\n`)
+  process.stderr.write(`atenex-gateway: primary ${process.pid} started ${workers} workers on port ${config.port}\n`)
 
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0)

@@ -143,7 +143,7 @@ describe('process lifecycle (the built binary)', { skip: existsSync(BIN) ? false
       PORT: String(port), GATEWAY_HOST: '127.0.0.1', GATEWAY_DATA_DIR: join(home, 'db'), GATEWAY_JWT_SECRET: TEST_JWT_SECRET, GATEWAY_INGEST_SERVICE_URL: upstream.url,
     })
     try {
-      await eventually(() => /password:\s+\S+/.test(output()) && /listening/i.test(output()), 30_000, 'gateway started')
+      await eventually(() => /password:\s+\S+/.test(output()) && /listening/i.test(output()), 120_000, 'gateway started')
       const password = /password:\s+(\S+)/.exec(output())?.[1]
       const base = `http://127.0.0.1:${port}`
       const login = await fetch(`${base}/api/v1/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@atenex.local', password }) })

@@ -1,15 +1,18 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
+import { lockDataFolder } from './data-folder-lock.js'
 import type { Database, Queryable, QueryResult } from './database.js'
 
 /** PGlite is one in-process PostgreSQL connection; it queues concurrent statements itself. */
 class EmbeddedDatabase implements Database {
   readonly kind = 'embedded'
   readonly #db: PGlite
+  readonly #releaseFolder: () => void
   #queries = 0
 
-  constructor (db: PGlite) {
+  constructor (db: PGlite, releaseFolder: () => void) {
     this.#db = db
+    this.#releaseFolder = releaseFolder
   }
 
   get queryCount (): number {
@@ -47,13 +50,26 @@ class EmbeddedDatabase implements Database {
   }
 
   async close (): Promise<void> {
-    await this.#db.close()
+    try {
+      await this.#db.close()
+    } finally {
+      this.#releaseFolder()
+    }
   }
 }
 
-/** `memory://` keeps the database in memory (tests); any other value is a folder, created if absent. */
+/**
+ * `memory://` keeps the database in memory (tests); any other value is a folder, created if absent and
+ * held by this process alone until close (data-folder-lock.ts).
+ */
 export async function openEmbedded (dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const db = await PGlite.create(dataDir)
-  return new EmbeddedDatabase(db)
+  const inMemory = dataDir.startsWith('memory://')
+  if (!inMemory) mkdirSync(dataDir, { recursive: true })
+  const release = inMemory ? () => undefined : lockDataFolder(dataDir)
+  try {
+    return new EmbeddedDatabase(await PGlite.create(dataDir), release)
+  } catch (error) {
+    release()
+    throw error
+  }
 }

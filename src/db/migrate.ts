@@ -21,6 +21,9 @@ const MIGRATIONS = [
   { name: '008-sso', up: sso.up },
 ]
 
+/** Every migration the gateway ships, in the order they apply. */
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((migration) => migration.name)
+
 /** Any constant shared by every replica: serialises concurrent migrations across them. */
 const MIGRATION_LOCK_KEY = 41_172_024
 

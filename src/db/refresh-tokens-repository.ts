@@ -41,6 +41,12 @@ export function refreshTokensRepository (db: Queryable) {
       return rowCount
     },
 
+    /** Every live refresh token of a user (a password reset ends the sessions the old password opened). */
+    async revokeAllOfUser (userId: string): Promise<number> {
+      const { rowCount } = await db.query('UPDATE gateway_refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId])
+      return rowCount
+    },
+
     async familyOf (tokenHash: string): Promise<string | null> {
       const { rows } = await db.query<{ family_id: string }>('SELECT family_id FROM gateway_refresh_tokens WHERE token_hash = $1', [tokenHash])
       return rows[0]?.family_id ?? null

@@ -90,6 +90,10 @@ export function usersRepository (db: Queryable) {
       await db.query('UPDATE users SET is_active = $2 WHERE id = $1', [id, isActive])
     },
 
+    async setPassword (id: string, hashedPassword: string): Promise<void> {
+      await db.query('UPDATE users SET hashed_password = $2 WHERE id = $1', [id, hashedPassword])
+    },
+
     async setRoles (id: string, roles: readonly string[]): Promise<void> {
       await db.query('UPDATE users SET roles = $2 WHERE id = $1', [id, roles])
     },

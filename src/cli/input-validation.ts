@@ -1,0 +1,43 @@
+import { AjvCompiler, type ErrorObject } from '@fastify/ajv-compiler'
+import { UsageError } from './command.js'
+
+/**
+ * Fastify's validator factory with the options Fastify gives it when the app sets none (fastify.js:
+ * `ajv: { customOptions: {}, plugins: [] }`): the CLI checks its input against the admin API's own schema
+ * objects, compiled the way the API compiles them, so the two refuse the same values.
+ */
+const buildValidator = AjvCompiler()({}, { customOptions: {}, plugins: [] })
+
+/** How each body field is spelt on the command line, for the messages. */
+export type FieldNames = Readonly<Record<string, string>>
+
+interface BodySchema { readonly properties: Readonly<Record<string, object>> }
+
+function check (route: string, schema: object, value: unknown): ErrorObject | undefined {
+  // Fastify passes a route definition here (the package's types call the argument a schema).
+  const validate = buildValidator({ schema, method: 'POST', url: route, httpPart: 'body' })
+  return validate(value) ? undefined : (validate.errors?.[0] ?? { keyword: 'unknown', instancePath: '', schemaPath: '', params: {}, message: 'is invalid' })
+}
+
+function refusal (route: string, issue: ErrorObject, names: FieldNames, field?: string): UsageError {
+  const missing = issue.keyword === 'required' ? String(issue.params.missingProperty) : undefined
+  const name = missing ?? field ?? issue.instancePath.split('/')[1] ?? ''
+  const what = missing === undefined ? (issue.message ?? 'is invalid') : 'is required'
+  return new UsageError(`${names[name] ?? name} ${what} (the rule of POST ${route})`)
+}
+
+/** Validates a whole body as the route would (mutating it as Fastify does: defaults applied); throws a UsageError naming the first refused field. */
+export function validateAsRoute (route: string, schema: object, body: Record<string, unknown>, names: FieldNames): void {
+  const issue = check(route, schema, body)
+  if (issue !== undefined) throw refusal(route, issue, names)
+}
+
+/** Validates some fields of a body by their own schemas, before the rest (a password still to be typed) is known. */
+export function validateFields (route: string, schema: BodySchema, fields: Record<string, unknown>, names: FieldNames): void {
+  for (const [field, value] of Object.entries(fields)) {
+    const fieldSchema = schema.properties[field]
+    if (fieldSchema === undefined) throw new Error(`POST ${route} has no body field ${field}`)
+    const issue = check(route, fieldSchema, value)
+    if (issue !== undefined) throw refusal(route, issue, names, field)
+  }
+}
