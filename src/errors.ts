@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { recordOwnRoutes } from './server/method-not-allowed.js'
 
 /**
  * Stable codes of every error the gateway itself answers with, with their status and meaning. The wire
@@ -10,6 +11,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
  */
 export const ERROR_CODES = {
   NOT_FOUND: { status: 404, meaning: 'No such route (also /api/v1/auth/* without an auth service), user or company.' },
+  METHOD_NOT_ALLOWED: { status: 405, meaning: 'The gateway\'s own route exists but not with this method; `Allow` lists the methods it has.' },
   VALIDATION_FAILED: { status: 422, meaning: 'The JSON body, path or query failed validation; `detail` is FastAPI\'s list of {loc, msg, type}.' },
   BAD_REQUEST: { status: 400, meaning: 'A request the gateway understood but refuses: unknown or inactive company, no company to associate.' },
   UNSAFE_PATH: { status: 400, meaning: 'The path escapes its proxy prefix once decoded, or holds encoded slashes, backslashes or NUL.' },
@@ -52,6 +54,9 @@ export const notFound = (detail = 'Not Found'): GatewayError => new GatewayError
 export const badRequest = (detail: string): GatewayError => new GatewayError('BAD_REQUEST', 400, detail)
 export const forbidden = (detail: string): GatewayError => new GatewayError('FORBIDDEN', 403, detail)
 export const conflict = (detail: string): GatewayError => new GatewayError('CONFLICT', 409, detail)
+/** RFC 9110 §15.5.6: a 405 names the methods the resource has. */
+export const methodNotAllowed = (allow: readonly string[]): GatewayError =>
+  new GatewayError('METHOD_NOT_ALLOWED', 405, 'Method Not Allowed', { headers: { allow: allow.join(', ') } })
 export const payloadTooLarge = (limitBytes: number): GatewayError =>
   new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${limitBytes} bytes.`)
 
@@ -138,7 +143,16 @@ export function writeErrorOnSocket (socket: Duplex, status: number, detail: unkn
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${body}`)
 }
 
+/** Must be registered before any route: a path served with other methods answers 405 instead of 404. */
 export function registerErrorHandlers (app: FastifyInstance): void {
-  app.setErrorHandler(handleError)
-  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'))
+  const allowedMethods = recordOwnRoutes(app)
+  const unrouted = (request: FastifyRequest, reply: FastifyReply): void => {
+    const allow = allowedMethods(request.raw.url ?? '/')
+    if (allow.length > 0) handleError(methodNotAllowed(allow), request, reply)
+    else sendError(reply, 404, 'Not Found')
+  }
+  // A body that fails to parse on a path with no route is still answered as that path: 404 or 405.
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) =>
+    request.is404 && !(error instanceof GatewayError) ? unrouted(request, reply) : handleError(error, request, reply))
+  app.setNotFoundHandler(unrouted)
 }
