@@ -41,6 +41,7 @@ import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
 import { registerOpenApi } from './server/openapi.js'
+import { registerValidation } from './server/validation.js'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests pass a sink. */
@@ -138,6 +139,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   registerErrorHandlers(app)
+  registerValidation(app)
   registerRequestObservability(app, tracing)
   if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
   limitUrlLength(app, config.server.maxUrlBytes)

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { recordOwnRoutes } from './server/method-not-allowed.js'
+import { validationItems } from './server/validation.js'
 
 /**
  * Stable codes of every error the gateway itself answers with, with their status and meaning. The wire
@@ -60,17 +61,9 @@ export const methodNotAllowed = (allow: readonly string[]): GatewayError =>
 export const payloadTooLarge = (limitBytes: number): GatewayError =>
   new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${limitBytes} bytes.`)
 
-interface ValidationItem { loc: (string | number)[], msg: string, type: string }
-
-/** FastAPI's 422 shape, so clients written against the seeds read our validation errors unchanged. */
-function validationDetail (error: FastifyError): ValidationItem[] {
-  const context = error.validationContext ?? 'body'
-  return (error.validation ?? []).map((issue) => {
-    const missing = issue.keyword === 'required' ? String(issue.params.missingProperty) : undefined
-    const path = issue.instancePath.split('/').filter(Boolean)
-    const loc = [context, ...path, ...(missing ? [missing] : [])].map((part) => /^\d+$/.test(part) ? Number(part) : part)
-    return { loc, msg: missing ? 'Field required' : (issue.message ?? 'Invalid value'), type: missing ? 'missing' : issue.keyword }
-  })
+/** FastAPI's 422 shape (server/validation.ts), so clients written against the seeds read our validation errors unchanged. */
+function validationDetail (error: FastifyError) {
+  return validationItems(error.validation ?? [], error.validationContext ?? 'body')
 }
 
 const STATUS_DETAIL: Record<number, string> = {
