@@ -40,6 +40,7 @@ import { limitUrlLength } from './server/request-limits.js'
 import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
+import { errorResponses } from './server/error-responses.js'
 import { registerOpenApi } from './server/openapi.js'
 import { registerValidation } from './server/validation.js'
 
@@ -144,7 +145,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
   limitUrlLength(app, config.server.maxUrlBytes)
   await registerCors(app, config.corsOrigins)
-  await registerOpenApi(app, config)
+  await registerOpenApi(app, config, routes)
 
   const services = await openServices(app, config, options)
   app.decorate('gateway', services)
@@ -155,7 +156,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   metrics.instrument(app)
   await exposeMetrics(app, metrics, config.metricsPort, config.host)
 
-  app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
+  const bannerSchema = {
+    tags: ['health'],
+    operationId: 'banner',
+    summary: 'Service banner',
+    security: [],
+    response: { ...errorResponses(), 200: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } } },
+  }
+  app.get('/', { schema: bannerSchema }, async () => ({ message: `${config.projectName} is running!` }))
   registerHealthRoutes(app, services.health, config.projectName)
 
   await app.register(userRoutes, {

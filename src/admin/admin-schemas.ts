@@ -1,9 +1,13 @@
 import { emailField, newPasswordField, uuidField } from '../auth/user-schemas.js'
+import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
 import { noNul, patternRule } from '../server/validation.js'
 
 /** JSON schemas of the admin API: they validate requests and generate its OpenAPI description. */
 const security = [{ bearerAuth: [] }]
 const tags = ['admin']
+
+/** Every admin route sits behind AdminAuth: a token, an active user, a company, the `admin` role. */
+const ADMIN_ERRORS = [401, { 403: 'No company in the token, or the administrator role is missing' }] as const
 
 /** The largest page offset: PostgreSQL's OFFSET is a bigint, and anything this far is past every company. */
 export const MAX_OFFSET = 2_147_483_647
@@ -31,8 +35,10 @@ export const userSchema = {
 export const statsSchema = {
   tags,
   security,
+  operationId: 'adminStats',
   summary: 'Active companies and their active user counts',
   response: {
+    ...errorResponses(...ADMIN_ERRORS),
     200: {
       type: 'object',
       required: ['company_count', 'users_per_company'],
@@ -50,6 +56,7 @@ export const statsSchema = {
 export const createCompanySchema = {
   tags,
   security,
+  operationId: 'createCompany',
   summary: 'Create a company',
   body: {
     type: 'object',
@@ -64,14 +71,16 @@ export const createCompanySchema = {
       },
     },
   },
-  response: { 201: companySchema },
+  response: { ...errorResponses(...ADMIN_ERRORS, { 409: 'A company with this name already exists' }, ...BODY_ERRORS), 201: companySchema },
 } as const
 
 export const selectCompaniesSchema = {
   tags,
   security,
+  operationId: 'selectCompanies',
   summary: 'Active companies, by name (for selectors)',
   response: {
+    ...errorResponses(...ADMIN_ERRORS),
     200: { type: 'array', items: { type: 'object', required: ['id', 'name'], properties: { id: uuidField, name: { type: 'string' } } } },
   },
 } as const
@@ -79,6 +88,7 @@ export const selectCompaniesSchema = {
 export const createUserSchema = {
   tags,
   security,
+  operationId: 'createUser',
   summary: 'Create a user in a company',
   body: {
     type: 'object',
@@ -93,6 +103,7 @@ export const createUserSchema = {
     },
   },
   response: {
+    ...errorResponses(...ADMIN_ERRORS, { 400: 'Unknown or inactive company', 409: 'A user with this email already exists' }, ...BODY_ERRORS),
     201: userSchema,
   },
 } as const
@@ -100,6 +111,7 @@ export const createUserSchema = {
 export const listUsersSchema = {
   tags,
   security,
+  operationId: 'listUsersByCompany',
   summary: 'Users of a company, newest first',
   params: { type: 'object', required: ['companyId'], properties: { companyId: uuidField } },
   querystring: {
@@ -110,6 +122,7 @@ export const listUsersSchema = {
     },
   },
   response: {
+    ...errorResponses(...ADMIN_ERRORS, { 404: 'Company not found' }, 422),
     200: { type: 'array', items: userSchema },
   },
 } as const

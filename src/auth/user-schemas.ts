@@ -1,3 +1,4 @@
+import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
 import { MAX_UTF8_BYTES, noNul, patternRule } from '../server/validation.js'
 import { BCRYPT_MAX_PASSWORD_BYTES } from './passwords.js'
 
@@ -35,10 +36,14 @@ export const newPasswordField = {
 
 export const uuidField = { type: 'string', format: 'uuid' } as const
 const nullableString = { type: ['string', 'null'] } as const
+const publicOperation = { security: [] } as const
+const bearer = { security: [{ bearerAuth: [] }] } as const
 
 export const loginSchema = {
   tags: ['users'],
   summary: 'Log in with email and password',
+  operationId: 'login',
+  ...publicOperation,
   body: {
     type: 'object',
     required: ['email', 'password'],
@@ -49,6 +54,7 @@ export const loginSchema = {
     },
   },
   response: {
+    ...errorResponses({ 401: 'Incorrect email or password (the same answer for an unknown email and an inactive user)' }, ...BODY_ERRORS, 429),
     200: {
       type: 'object',
       required: ['access_token', 'token_type', 'user_id', 'email', 'full_name', 'roles', 'company_id'],
@@ -75,8 +81,11 @@ const refreshTokenBody = {
 export const refreshSchema = {
   tags: ['users'],
   summary: 'Trade a refresh token for a new access + refresh pair (the old one is spent)',
+  operationId: 'refreshToken',
+  ...publicOperation,
   body: refreshTokenBody,
   response: {
+    ...errorResponses({ 401: 'Invalid, expired or reused refresh token' }, ...BODY_ERRORS, 429),
     200: {
       type: 'object',
       properties: { access_token: { type: 'string' }, refresh_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' } },
@@ -87,14 +96,17 @@ export const refreshSchema = {
 export const logoutSchema = {
   tags: ['users'],
   summary: 'Revoke a refresh token and every token rotated from the same login',
+  operationId: 'logout',
+  ...publicOperation,
   body: refreshTokenBody,
-  response: { 200: { type: 'object', properties: { message: { type: 'string' } } } },
+  response: { ...errorResponses(...BODY_ERRORS, 429), 200: { type: 'object', properties: { message: { type: 'string' } } } },
 } as const
 
 export const ensureCompanySchema = {
   tags: ['users'],
   summary: 'Associate the caller with a company and get a new token',
-  security: [{ bearerAuth: [] }],
+  operationId: 'ensureCompany',
+  ...bearer,
   body: {
     anyOf: [
       { type: 'null' },
@@ -102,6 +114,9 @@ export const ensureCompanySchema = {
     ],
   },
   response: {
+    ...errorResponses(
+      { 400: 'No company to associate, or the company is unknown or inactive', 403: 'Not allowed to change company association', 404: 'User not found' },
+      401, ...BODY_ERRORS, 429),
     200: {
       type: 'object',
       properties: {
@@ -119,6 +134,8 @@ export const ensureCompanySchema = {
 export const registerSchema = {
   tags: ['users'],
   summary: 'Self-registration (only when GATEWAY_ALLOW_SELF_REGISTRATION=true): joins the default company as a user',
+  operationId: 'register',
+  ...publicOperation,
   body: {
     type: 'object',
     required: ['email', 'password'],
@@ -129,6 +146,7 @@ export const registerSchema = {
     },
   },
   response: {
+    ...errorResponses({ 400: 'Registration is not available (no active default company)', 409: 'A user with this email already exists' }, ...BODY_ERRORS, 429),
     201: { type: 'object', properties: { message: { type: 'string' }, user_id: { type: 'string' } } },
   },
 } as const

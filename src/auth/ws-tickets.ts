@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import type { Database } from '../db/database.js'
 import { wsTicketsRepository } from '../db/ws-tickets-repository.js'
+import { errorResponses } from '../server/error-responses.js'
 
 export const WS_TICKET_TTL_SECONDS = 30
 
@@ -30,8 +31,12 @@ export class WsTickets {
 const wsTicketSchema = {
   tags: ['users'],
   summary: 'A single-use, 30-second ticket to open a WebSocket on a proxied route (?ticket=...)',
+  operationId: 'createWsTicket',
   security: [{ bearerAuth: [] }],
-  response: { 200: { type: 'object', properties: { ticket: { type: 'string' }, expires_in: { type: 'integer' } } } },
+  response: {
+    ...errorResponses(401, { 403: 'No company in the token' }, 429),
+    200: { type: 'object', required: ['ticket', 'expires_in'], properties: { ticket: { type: 'string' }, expires_in: { type: 'integer' } } },
+  },
 } as const
 
 /** POST /api/v1/users/ws-ticket, under StrictAuth: the ticket opens exactly what the token opens, once. */

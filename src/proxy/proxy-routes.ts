@@ -85,8 +85,8 @@ export function registerProxyRoutes (context: FastifyInstance, forwarders: reado
         tags: ['proxy'],
         summary: `Streamed to the ${route.name} upstream as ${route.upstreamPath}${route.exact ? '' : '/…'}${route.auth === 'strict' ? ' (StrictAuth)' : ''}`,
         ...(route.auth === 'strict' ? { security: [{ bearerAuth: [] }] } : {}),
-        // One documented entry per prefix: the bare prefix duplicates its wildcard.
-        hide: !route.exact && url === route.path,
+        // Documented from the route table (server/openapi.ts), not from these routes.
+        hide: true,
       }
       context.route({ method: [...route.methods], url, exposeHeadRoute: false, schema, onRequest, handler, config: { upstream: route.name } })
     }
