@@ -46,8 +46,10 @@ import { clientErrorHandler, serverFactory, type Roads } from './server/http-ser
 import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
+import { errorResponses } from './server/error-responses.js'
 import { registerOpenApi } from './server/openapi.js'
 import { createSso } from './sso/sso-module.js'
+import { registerValidation } from './server/validation.js'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests pass a sink. */
@@ -173,11 +175,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   registerErrorHandlers(app)
+  registerValidation(app)
   registerRequestObservability(app, tracing, client, access)
   registerEarlyAnswers(app, API_BODY_LIMIT_BYTES)
   if (!options.tracing) app.addHook('onClose', async () => { await tracing.shutdown() })
   await registerCors(app, config.corsOrigins)
-  await registerOpenApi(app, config)
+  await registerOpenApi(app, config, routes)
 
   const services = await openServices(app, config, options)
   app.decorate('gateway', services)
@@ -188,7 +191,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   metrics.instrument(app)
   await exposeMetrics(app, metrics, config.metricsPort, config.host)
 
-  app.get('/', { schema: { tags: ['health'], summary: 'Service banner' } }, async () => ({ message: `${config.projectName} is running!` }))
+  const bannerSchema = {
+    tags: ['health'],
+    operationId: 'banner',
+    summary: 'Service banner',
+    security: [],
+    response: { ...errorResponses(), 200: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } } },
+  }
+  app.get('/', { schema: bannerSchema }, async () => ({ message: `${config.projectName} is running!` }))
   registerHealthRoutes(app, services.health, config.projectName)
   registerJwks(app, services.assertionKeys)
 

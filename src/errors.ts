@@ -1,4 +1,6 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { recordOwnRoutes } from './server/method-not-allowed.js'
+import { validationItems } from './server/validation.js'
 
 /**
  * Stable codes of every error the gateway itself answers with, with their status and meaning. The wire
@@ -7,6 +9,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
  */
 export const ERROR_CODES = {
   NOT_FOUND: { status: 404, meaning: 'No such route (also /api/v1/auth/* without an auth service), user or company.' },
+  METHOD_NOT_ALLOWED: { status: 405, meaning: 'The gateway\'s own route exists but not with this method; `Allow` lists the methods it has.' },
   VALIDATION_FAILED: { status: 422, meaning: 'The JSON body, path or query failed validation; `detail` is FastAPI\'s list of {loc, msg, type}.' },
   BAD_REQUEST: { status: 400, meaning: 'A request the gateway understood but refuses: unknown or inactive company, no company to associate.' },
   UNSAFE_PATH: { status: 400, meaning: 'The path escapes its proxy prefix once decoded, or holds encoded slashes, backslashes or NUL.' },
@@ -56,20 +59,15 @@ export const badRequest = (detail: string): GatewayError => new GatewayError('BA
 export const forbidden = (detail: string): GatewayError => new GatewayError('FORBIDDEN', 403, detail)
 export const conflict = (detail: string): GatewayError => new GatewayError('CONFLICT', 409, detail)
 export const internalError = (cause: unknown): GatewayError => new GatewayError('INTERNAL', 500, 'Internal Server Error', { cause })
+/** RFC 9110 §15.5.6: a 405 names the methods the resource has. */
+export const methodNotAllowed = (allow: readonly string[]): GatewayError =>
+  new GatewayError('METHOD_NOT_ALLOWED', 405, 'Method Not Allowed', { headers: { allow: allow.join(', ') } })
 export const payloadTooLarge = (limitBytes: number): GatewayError =>
   new GatewayError('PAYLOAD_TOO_LARGE', 413, `Request body exceeds the limit of ${limitBytes} bytes.`)
 
-interface ValidationItem { loc: (string | number)[], msg: string, type: string }
-
-/** FastAPI's 422 shape, so clients written against the seeds read our validation errors unchanged. */
-function validationDetail (error: FastifyError): ValidationItem[] {
-  const context = error.validationContext ?? 'body'
-  return (error.validation ?? []).map((issue) => {
-    const missing = issue.keyword === 'required' ? String(issue.params.missingProperty) : undefined
-    const path = issue.instancePath.split('/').filter(Boolean)
-    const loc = [context, ...path, ...(missing ? [missing] : [])].map((part) => /^\d+$/.test(part) ? Number(part) : part)
-    return { loc, msg: missing ? 'Field required' : (issue.message ?? 'Invalid value'), type: missing ? 'missing' : issue.keyword }
-  })
+/** FastAPI's 422 shape (server/validation.ts), so clients written against the seeds read our validation errors unchanged. */
+function validationDetail (error: FastifyError) {
+  return validationItems(error.validation ?? [], error.validationContext ?? 'body')
 }
 
 const STATUS_DETAIL: Record<number, string> = {
@@ -125,10 +123,20 @@ export function handleError (error: FastifyError | GatewayError, request: Fastif
   sendError(reply, 500, 'Internal Server Error')
 }
 
+/** Must be registered before any route: a path served with other methods answers 405 instead of 404. */
 export function registerErrorHandlers (app: FastifyInstance): void {
-  app.setErrorHandler(handleError)
-  app.setNotFoundHandler((request, reply) => {
+  const allowedMethods = recordOwnRoutes(app)
+  const unrouted = (request: FastifyRequest, reply: FastifyReply): void => {
+    const allow = allowedMethods(request.raw.url ?? '/')
+    if (allow.length > 0) {
+      handleError(methodNotAllowed(allow), request, reply)
+      return
+    }
     request.refusalCode = 'NOT_FOUND'
     sendError(reply, 404, 'Not Found')
-  })
+  }
+  // A body that fails to parse on a path with no route is still answered as that path: 404 or 405.
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) =>
+    request.is404 && !(error instanceof GatewayError) ? unrouted(request, reply) : handleError(error, request, reply))
+  app.setNotFoundHandler(unrouted)
 }

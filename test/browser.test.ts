@@ -100,4 +100,53 @@ describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? fa
       await page.close()
     }
   })
+
+  test('/docs "Try it out" on a nested proxied path sends /api/v1/ingest/status/123, not status%2F123', async () => {
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${gateway.url}/docs`)
+      assert.equal(await page.title(), 'Atenex API Gateway · API')
+      await page.locator('button.authorize').first().click()
+      await page.locator('.auth-container input').first().fill(await gateway.tokenFor(user))
+      await page.locator('.auth-btn-wrapper button.authorize').click()
+      await page.locator('.auth-btn-wrapper button.btn-done').click()
+      const operation = page.locator('#operations-proxy-proxy_ingest_get')
+      await operation.locator('.opblock-summary').click()
+      await operation.locator('button.try-out__btn').click()
+      await operation.locator('tr[data-param-name="path"] input').fill('status/123')
+      const received = upstream.received.length
+      await operation.locator('button.execute').click()
+      const status = operation.locator('.live-responses-table tbody .response-col_status').first()
+      await status.waitFor({ timeout: 15_000 })
+      assert.match(await status.innerText(), /^\s*200/)
+      assert.equal(upstream.received.length, received + 1)
+      assert.equal(upstream.last().url, '/api/v1/ingest/status/123')
+      assert.equal(upstream.last().headers['x-user-id'], user.id, 'the Authorize dialog\'s token was used')
+      mkdirSync(OUTPUT_DIR, { recursive: true })
+      await page.screenshot({ path: `${OUTPUT_DIR}/docs-try-it.png`, fullPage: true })
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('/redoc renders the same document with the bundle the gateway serves, asking no other host', async () => {
+    const page = await browser.newPage()
+    // Requests that left the browser; one refused by the page's Content-Security-Policy never does.
+    const hosts = new Set<string>()
+    page.on('requestfinished', (sent) => hosts.add(new URL(sent.url()).host))
+    page.on('requestfailed', (sent) => {
+      if (sent.failure()?.errorText !== 'csp') hosts.add(new URL(sent.url()).host)
+    })
+    try {
+      await page.goto(`${gateway.url}/redoc`)
+      await page.locator('h1', { hasText: 'Atenex API Gateway' }).first().waitFor({ timeout: 20_000 })
+      await page.getByText('Log in with email and password').first().waitFor({ state: 'attached', timeout: 5_000 })
+      assert.equal(await page.title(), 'Atenex API Gateway · API reference')
+      assert.deepEqual([...hosts].filter((host) => host !== '' && host !== new URL(gateway.url).host), [])
+      mkdirSync(OUTPUT_DIR, { recursive: true })
+      await page.screenshot({ path: `${OUTPUT_DIR}/redoc.png` })
+    } finally {
+      await page.close()
+    }
+  })
 })

@@ -5,6 +5,8 @@ import { requireActiveCompany } from '../auth/company-association.js'
 import type { ApiKeyRecord } from '../db/api-keys-repository.js'
 import type { CompaniesRepository } from '../db/companies-repository.js'
 import { badRequest, notFound } from '../errors.js'
+import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
+import { noNul } from '../server/validation.js'
 
 export interface ApiKeyRoutesDeps {
   readonly apiKeys: ApiKeys
@@ -36,7 +38,7 @@ const keyView = {
   },
 } as const
 
-const withSecret = { type: 'object', properties: { ...keyView.properties, key: { type: 'string', description: 'The key itself: shown this once, never stored.' } } } as const
+const withSecret = { type: 'object', required: ['id', 'key'], properties: { ...keyView.properties, key: { type: 'string', description: 'The key itself: shown this once, never stored.' } } } as const
 
 /** What an administrator sees of a key: everything but its secret (which is never stored either). */
 export const apiKeyView = (record: ApiKeyRecord) => ({
@@ -65,19 +67,21 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
       tags,
       security,
       summary: 'Create an API key for a company (its secret is in this answer only)',
+      operationId: 'createApiKey',
       params: companyParams,
       body: {
         type: 'object',
         required: ['name', 'scopes'],
         additionalProperties: false,
         properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
-          scopes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...deps.scopes] } },
+          name: { type: 'string', minLength: 1, maxLength: 200, ...noNul },
+          // A route table without scopes leaves nothing a key could be given.
+          scopes: { type: 'array', minItems: 1, uniqueItems: true, items: deps.scopes.length > 0 ? { type: 'string', enum: [...deps.scopes] } : { not: {} } },
           expires_at: dateTime,
           rate_limit_per_minute: { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 },
         },
       },
-      response: { 201: withSecret },
+      response: { ...errorResponses({ 400: 'Inactive company, or an expiry in the past' }, 401, 403, { 404: 'No such company' }, ...BODY_ERRORS, 429), 201: withSecret },
     },
   }, async (request, reply) => {
     const { companyId } = request.params
@@ -98,7 +102,14 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
   })
 
   app.get<{ Params: { companyId: string } }>('/companies/:companyId/api-keys', {
-    schema: { tags, security, summary: 'A company\'s API keys, newest first (never their secrets)', params: companyParams, response: { 200: { type: 'array', items: keyView } } },
+    schema: {
+      tags,
+      security,
+      summary: 'A company\'s API keys, newest first (never their secrets)',
+      operationId: 'listApiKeys',
+      params: companyParams,
+      response: { ...errorResponses(401, 403, 404, 422, 429), 200: { type: 'array', items: keyView } },
+    },
   }, async (request) => {
     const { companyId } = request.params
     if (!await deps.companies.findById(companyId)) throw notFound(`Company with ID '${companyId}' not found.`)
@@ -110,9 +121,10 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
       tags,
       security,
       summary: 'Give a key a new secret; the old one keeps working for grace_seconds (default a day)',
+      operationId: 'rotateApiKey',
       params: keyParams,
       body: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { grace_seconds: { type: 'integer', minimum: 0, maximum: 30 * 86_400 } } }] },
-      response: { 200: withSecret },
+      response: { ...errorResponses(401, 403, { 404: 'No such key, or revoked' }, ...BODY_ERRORS, 429), 200: withSecret },
     },
   }, async (request) => {
     const rotated = await deps.apiKeys.rotate(request.params.keyId, request.body?.grace_seconds ?? DEFAULT_GRACE_SECONDS)
@@ -122,7 +134,14 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
   })
 
   app.delete<{ Params: { keyId: string } }>('/api-keys/:keyId', {
-    schema: { tags, security, summary: 'Revoke a key: refused on every replica within a second', params: keyParams, response: { 200: keyView } },
+    schema: {
+      tags,
+      security,
+      summary: 'Revoke a key: refused on every replica within a second',
+      operationId: 'revokeApiKey',
+      params: keyParams,
+      response: { ...errorResponses(401, 403, 404, 422, 429), 200: keyView },
+    },
   }, async (request) => {
     const revoked = await deps.apiKeys.revoke(request.params.keyId)
     if (!revoked) throw notFound('API key not found.')

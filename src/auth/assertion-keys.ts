@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'nod
 import { readFileSync } from 'node:fs'
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
 import type { FastifyInstance } from 'fastify'
+import { errorResponses } from '../server/error-responses.js'
 
 /** RFC 8410: the PKCS #8 prefix of a raw 32-byte Ed25519 private key. */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -60,7 +61,16 @@ export async function loadAssertionKeys (settings: AssertionKeySettings, jwtSecr
 /** GET /.well-known/jwks.json: the public keys backends verify X-Atenex-Identity with. */
 export function registerJwks (app: FastifyInstance, keys: AssertionKeys): void {
   app.get('/.well-known/jwks.json', {
-    schema: { tags: ['identity'], summary: 'Public keys of the X-Atenex-Identity assertions sent to the backends (RFC 7517)' },
+    schema: {
+      tags: ['identity'],
+      operationId: 'jwks',
+      summary: 'Public keys of the X-Atenex-Identity assertions sent to the backends (RFC 7517)',
+      security: [],
+      response: {
+        ...errorResponses(),
+        200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { kid: { type: 'string' }, kty: { type: 'string' }, alg: { type: 'string' } } } } } },
+      },
+    },
   }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return keys.jwks

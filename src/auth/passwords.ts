@@ -39,8 +39,19 @@ async function withHashingSlot<T> (work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * bcrypt reads only the first 72 bytes of a password and ignores the rest, so that two passwords
+ * sharing those 72 bytes would be the same password. The schemas refuse longer passwords where they are
+ * set (user-schemas.ts newPasswordField); here nothing longer is ever hashed or matched.
+ */
+export const BCRYPT_MAX_PASSWORD_BYTES = 72
+
+export const fitsBcrypt = (password: string): boolean => Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_PASSWORD_BYTES
+
 /** bcrypt runs on libuv's thread pool, off the event loop. */
 export async function hashPassword (password: string): Promise<string> {
+  // A caller that skipped the schema: storing a hash of the first 72 bytes would be a silent weakness.
+  if (!fitsBcrypt(password)) throw new RangeError(`passwords over ${BCRYPT_MAX_PASSWORD_BYTES} bytes cannot be hashed with bcrypt`)
   return withHashingSlot(async () => bcrypt.hash(password, BCRYPT_COST))
 }
 
@@ -48,14 +59,15 @@ let dummyHash: Promise<string> | undefined
 
 /**
  * Compares against the user's hash, or, when there is no user, against a hash of the same cost, so that
- * unknown emails take as long as wrong passwords (no user enumeration by timing).
+ * unknown emails take as long as wrong passwords (no user enumeration by timing). A password over 72
+ * bytes never matches (bcrypt would compare only its first 72), yet costs the same compare.
  */
 export async function verifyPassword (password: string, hashed: string | undefined): Promise<boolean> {
   dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), BCRYPT_COST)
   const target = hashed ?? await dummyHash
   try {
     const matches = await withHashingSlot(async () => bcrypt.compare(password, target))
-    return matches && hashed !== undefined
+    return matches && hashed !== undefined && fitsBcrypt(password)
   } catch (error) {
     if (error instanceof GatewayError) throw error
     // A malformed stored hash is a wrong password, not a server error.

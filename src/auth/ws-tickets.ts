@@ -6,6 +6,7 @@ import { neverCached } from './user-routes.js'
 
 /** Unredeemed tickets are swept this often (each lives 30 s). */
 const SWEEP_INTERVAL_MS = 60_000
+import { errorResponses } from '../server/error-responses.js'
 
 export const WS_TICKET_TTL_SECONDS = 30
 
@@ -46,8 +47,12 @@ export class WsTickets {
 const wsTicketSchema = {
   tags: ['users'],
   summary: 'A single-use, 30-second ticket to open a WebSocket on a proxied route (?ticket=...)',
+  operationId: 'createWsTicket',
   security: [{ bearerAuth: [] }],
-  response: { 200: { type: 'object', properties: { ticket: { type: 'string' }, expires_in: { type: 'integer' } } } },
+  response: {
+    ...errorResponses(401, { 403: 'No company in the token' }, 429),
+    200: { type: 'object', required: ['ticket', 'expires_in'], properties: { ticket: { type: 'string' }, expires_in: { type: 'integer' } } },
+  },
 } as const
 
 export interface WsTicketRouteDeps {

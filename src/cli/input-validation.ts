@@ -1,21 +1,19 @@
-import { AjvCompiler, type ErrorObject } from '@fastify/ajv-compiler'
+import type { ErrorObject } from 'ajv'
+import { compileBodySchema } from '../server/validation.js'
 import { UsageError } from './command.js'
 
-/**
- * Fastify's validator factory with the options Fastify gives it when the app sets none (fastify.js:
- * `ajv: { customOptions: {}, plugins: [] }`): the CLI checks its input against the admin API's own schema
- * objects, compiled the way the API compiles them, so the two refuse the same values.
+/*
+ * The CLI checks its input against the admin API's own schema objects, compiled by the gateway's own body
+ * validator (server/validation.ts), so the two refuse the same values.
  */
-const buildValidator = AjvCompiler()({}, { customOptions: {}, plugins: [] })
 
 /** How each body field is spelt on the command line, for the messages. */
 export type FieldNames = Readonly<Record<string, string>>
 
 interface BodySchema { readonly properties: Readonly<Record<string, object>> }
 
-function check (route: string, schema: object, value: unknown): ErrorObject | undefined {
-  // Fastify passes a route definition here (the package's types call the argument a schema).
-  const validate = buildValidator({ schema, method: 'POST', url: route, httpPart: 'body' })
+function check (_route: string, schema: object, value: unknown): ErrorObject | undefined {
+  const validate = compileBodySchema(schema)
   return validate(value) ? undefined : (validate.errors?.[0] ?? { keyword: 'unknown', instancePath: '', schemaPath: '', params: {}, message: 'is invalid' })
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { errorResponses } from '../server/error-responses.js'
 
 /** A dependency check; resolves true when healthy. Never throws to the caller. */
 export type HealthCheck = () => Promise<boolean>
@@ -44,22 +45,53 @@ export class Health {
   }
 }
 
+const HEALTH_BODY = {
+  type: 'object',
+  required: ['status', 'service', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+    service: { type: 'string' },
+    checks: { type: 'object', additionalProperties: { type: 'string', enum: ['ok', 'failed'] } },
+  },
+} as const
+
 export function registerHealthRoutes (app: FastifyInstance, health: Health, serviceName: string): void {
-  const report = async (): Promise<{ status: number, body: object }> => {
+  const report = async (): Promise<{ status: 200 | 503, body: object }> => {
     const checks = await health.results()
     const healthy = !health.draining && Object.values(checks).every((result) => result === 'ok')
     return { status: healthy ? 200 : 503, body: { status: healthy ? 'healthy' : 'unhealthy', service: serviceName, checks } }
   }
-  const healthSchema = { schema: { tags: ['health'], summary: 'Dependency health (database, upstream pools, draining)' } }
+  const healthSchema = (operationId: string) => ({
+    schema: {
+      tags: ['health'],
+      operationId,
+      summary: 'Dependency health (database, upstream pools, draining)',
+      security: [],
+      response: {
+        ...errorResponses(),
+        200: { description: 'Healthy', ...HEALTH_BODY },
+        503: { description: 'Unhealthy: a check failed, or the process is draining', ...HEALTH_BODY },
+      },
+    },
+  })
 
-  app.get('/health', healthSchema, async (_request, reply) => {
+  app.get('/health', healthSchema('health'), async (_request, reply) => {
     const { status, body } = await report()
     return reply.code(status).send(body)
   })
-  app.get('/health/ready', healthSchema, async (_request, reply) => {
+  app.get('/health/ready', healthSchema('readiness'), async (_request, reply) => {
     const { status, body } = await report()
     return reply.code(status).send(body)
   })
-  app.get('/health/live', { schema: { tags: ['health'], summary: 'Process liveness (no dependency checks)' } },
-    async () => ({ status: 'alive', service: serviceName, pid: process.pid }))
+  const liveSchema = {
+    tags: ['health'],
+    operationId: 'liveness',
+    summary: 'Process liveness (no dependency checks)',
+    security: [],
+    response: {
+      ...errorResponses(),
+      200: { type: 'object', required: ['status', 'service', 'pid'], properties: { status: { type: 'string' }, service: { type: 'string' }, pid: { type: 'integer' } } },
+    },
+  }
+  app.get('/health/live', { schema: liveSchema }, async () => ({ status: 'alive', service: serviceName, pid: process.pid }))
 }

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.js'
 import type { UpstreamTiming } from './request-log.js'
 import { droppedLogLines } from './logger.js'
 import { SeriesHistogram } from './series-histogram.js'
+import { errorResponses } from '../server/error-responses.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180]
@@ -103,7 +104,14 @@ export async function exposeMetrics (app: FastifyInstance, metrics: GatewayMetri
   }
   if (separatePort !== undefined && cluster.isWorker) return undefined
   if (separatePort === undefined) {
-    app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    const schema = {
+      tags: ['health'],
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      security: [],
+      response: { ...errorResponses(), 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    }
+    app.get('/metrics', { schema }, async (_request, reply) => {
       const { contentType, body } = await metrics.render()
       return reply.type(contentType).send(body)
     })

@@ -1,3 +1,5 @@
+import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
+import { noNul } from '../server/validation.js'
 import { AUTHORIZATION_PARAMS, DOMAIN_PATTERN } from './provider-settings.js'
 
 /** JSON schemas of the admin API for a company's identity provider. */
@@ -34,9 +36,9 @@ export const putProviderSchema = {
     required: ['issuer', 'client_id', 'allowed_domains'],
     additionalProperties: false,
     properties: {
-      issuer: { type: 'string', minLength: 1, maxLength: 2048 },
-      client_id: { type: 'string', minLength: 1, maxLength: 512 },
-      client_secret: { type: 'string', minLength: 1, maxLength: 4096 },
+      issuer: { type: 'string', minLength: 1, maxLength: 2048, ...noNul },
+      client_id: { type: 'string', minLength: 1, maxLength: 512, ...noNul },
+      client_secret: { type: 'string', minLength: 1, maxLength: 4096, ...noNul },
       allowed_domains: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', maxLength: 253, pattern: DOMAIN_PATTERN } },
       scopes: { type: 'array', minItems: 1, maxItems: 30, items: { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,100}$' } },
       password_login: { type: 'boolean' },
@@ -45,32 +47,39 @@ export const putProviderSchema = {
       authorization_params: {
         type: 'object',
         additionalProperties: false,
-        properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((name) => [name, { type: 'string', minLength: 1, maxLength: 200 }])),
+        properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((name) => [name, { type: 'string', minLength: 1, maxLength: 200, ...noNul }])),
       },
     },
   },
-  response: { 200: providerSchema },
+  operationId: 'putCompanySso',
+  response: {
+    ...errorResponses({ 400: 'A setting that cannot work (not https, no openid scope, discovery failed, no secret for a new provider)' }, 401, 403, 404, { 409: 'A domain already belongs to another company' }, ...BODY_ERRORS, 429),
+    200: providerSchema,
+  },
 } as const
 
 export const getProviderSchema = {
   tags,
   security,
   summary: 'A company\'s identity provider (the client secret is never returned)',
+  operationId: 'getCompanySso',
   params: companyParams,
-  response: { 200: providerSchema },
+  response: { ...errorResponses(401, 403, 404, 422, 429), 200: providerSchema },
 } as const
 
 export const listProvidersSchema = {
   tags,
   security,
   summary: 'Every company\'s identity provider',
-  response: { 200: { type: 'array', items: providerSchema } },
+  operationId: 'listSso',
+  response: { ...errorResponses(401, 403, 429), 200: { type: 'array', items: providerSchema } },
 } as const
 
 export const deleteProviderSchema = {
   tags,
   security,
   summary: 'Disconnect a company from its identity provider (its SSO sessions stop refreshing)',
+  operationId: 'deleteCompanySso',
   params: companyParams,
-  response: { 204: { type: 'null' } },
+  response: { ...errorResponses(401, 403, 404, 422, 429), 204: { type: 'null', description: 'Disconnected' } },
 } as const
