@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import pino from 'pino'
 import { loadConfig } from '../src/config.js'
-import { bootstrapDemo, type DemoCredentials } from '../src/db/demo-bootstrap.js'
+import { bootstrapDemo, type DemoCredentials } from '../src/auth/demo-admin.js'
 import { migrate } from '../src/db/migrate.js'
 import { openDatabase } from '../src/db/open.js'
 

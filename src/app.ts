@@ -23,11 +23,11 @@ import { companiesRepository, type CompanyStatus } from './db/companies-reposito
 import { COMPANY_CHANGED_CHANNEL } from './db/migrations/006-company-change-notify.js'
 import { USER_CHANGED_CHANNEL } from './db/migrations/002-user-change-notify.js'
 import type { Database } from './db/database.js'
-import { bootstrapDemo, type DemoCredentials } from './db/demo-bootstrap.js'
+import { bootstrapDemo, type DemoCredentials } from './auth/demo-admin.js'
 import { migrate } from './db/migrate.js'
 import { openDatabase } from './db/open.js'
 import { usersRepository, type UserStatus } from './db/users-repository.js'
-import { registerErrorHandlers } from './errors.js'
+import { registerErrorHandlers } from './api/fastify-errors.js'
 import { Health, registerHealthRoutes } from './observability/health.js'
 import { startTrace, tracingFor, type RequestTracing } from './observability/tracing.js'
 import { exposeMetrics, GatewayMetrics } from './observability/metrics.js'
@@ -46,10 +46,10 @@ import { clientErrorHandler, serverFactory, type Roads } from './server/http-ser
 import { trafficPolicies } from './traffic/policies.js'
 import { connectRedis } from './traffic/redis.js'
 import type { Redis } from 'ioredis'
-import { errorResponses } from './server/error-responses.js'
-import { registerOpenApi } from './server/openapi.js'
+import { errorResponses } from './api/error-responses.js'
+import { registerOpenApi } from './api/openapi.js'
 import { createSso } from './sso/sso-module.js'
-import { registerValidation } from './server/validation.js'
+import { registerValidation } from './api/validation.js'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests pass a sink. */

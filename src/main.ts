@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, type Config } from './config.js'
 import { serveClusterMetrics } from './observability/metrics.js'
-import type { DemoCredentials } from './db/demo-bootstrap.js'
+import type { DemoCredentials } from './auth/demo-admin.js'
 
 /**
  * Printed once, on the first start of an empty embedded database: the only place this password appears.

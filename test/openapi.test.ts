@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createConfig, lintFromString, type NormalizedProblem } from '@redocly/openapi-core'
-import { LOGO_SVG } from '../src/server/brand.js'
+import { LOGO_SVG } from '../src/api/brand.js'
 import { startGateway, type TestGateway } from './helpers/gateway.js'
 import { operationsOf, type OpenApiDocument } from './helpers/openapi.js'
 

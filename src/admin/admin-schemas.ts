@@ -1,6 +1,6 @@
 import { emailField, newPasswordField, uuidField } from '../auth/user-schemas.js'
-import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
-import { noNul, patternRule } from '../server/validation.js'
+import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
+import { noNul, patternRule } from '../api/validation.js'
 
 /** JSON schemas of the admin API: they validate requests and generate its OpenAPI description. */
 const security = [{ bearerAuth: [] }]

@@ -5,8 +5,8 @@ import { requireActiveCompany } from '../auth/company-association.js'
 import type { ApiKeyRecord } from '../db/api-keys-repository.js'
 import type { CompaniesRepository } from '../db/companies-repository.js'
 import { badRequest, notFound } from '../errors.js'
-import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
-import { noNul } from '../server/validation.js'
+import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
+import { noNul } from '../api/validation.js'
 
 export interface ApiKeyRoutesDeps {
   readonly apiKeys: ApiKeys

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'nod
 import { readFileSync } from 'node:fs'
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { errorResponses } from '../server/error-responses.js'
+import { errorResponses } from '../api/error-responses.js'
 
 /** RFC 8410: the PKCS #8 prefix of a raw 32-byte Ed25519 private key. */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')

@@ -1,5 +1,5 @@
-import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
-import { MAX_UTF8_BYTES, noNul, patternRule } from '../server/validation.js'
+import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
+import { MAX_UTF8_BYTES, noNul, patternRule } from '../api/validation.js'
 import { BCRYPT_MAX_PASSWORD_BYTES } from './passwords.js'
 
 /** JSON schemas of /api/v1/users/*: they validate the bodies and describe the routes in OpenAPI. */

@@ -6,7 +6,7 @@ import { neverCached } from './user-routes.js'
 
 /** Unredeemed tickets are swept this often (each lives 30 s). */
 const SWEEP_INTERVAL_MS = 60_000
-import { errorResponses } from '../server/error-responses.js'
+import { errorResponses } from '../api/error-responses.js'
 
 export const WS_TICKET_TTL_SECONDS = 30
 

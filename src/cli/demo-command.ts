@@ -2,7 +2,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
-import type { DemoCredentials } from '../db/demo-bootstrap.js'
+import type { DemoCredentials } from '../auth/demo-admin.js'
 import { CommandError, UsageError, type Command } from './command.js'
 import { startEchoService } from './demo-upstream.js'
 

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv'
-import { compileBodySchema } from '../server/validation.js'
+import { compileBodySchema } from '../api/validation.js'
 import { UsageError } from './command.js'
 
 /*

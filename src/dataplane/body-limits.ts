@@ -1,30 +1,14 @@
 import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import { GatewayError, payloadTooLarge } from '../errors.js'
+import { payloadTooLarge } from '../errors.js'
+import { BodyTooLargeError } from './body-errors.js'
 import type { Exchange } from './exchange.js'
 import type { Step } from './step.js'
-
-/** Raised by the body limiter when a streamed request body crosses its route's limit. */
-export class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError'
-  readonly code = 'GATEWAY_BODY_TOO_LARGE'
-  constructor (readonly limitBytes: number) {
-    super(`request body over ${limitBytes} bytes`)
-  }
-}
-
-/** The client stopped sending its request body for longer than the body timeout. */
-export class ClientBodyTimeoutError extends Error {
-  override name = 'ClientBodyTimeoutError'
-  readonly code = 'GATEWAY_CLIENT_BODY_TIMEOUT'
-}
 
 class ClientAbortedError extends Error {
   override name = 'ClientAbortedError'
   readonly code = 'GATEWAY_CLIENT_ABORTED'
 }
-
-export const bodyTimedOut = (): GatewayError => new GatewayError('REQUEST_TIMEOUT', 408, 'Request body timed out.')
 
 /**
  * Path safety's neighbour: a declared Content-Length over the route's limit is answered 413 before anything

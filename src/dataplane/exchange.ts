@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Identity } from '../auth/identity.js'
-import { GatewayError, logGatewayError } from '../errors.js'
+import { GatewayError, logGatewayError, payloadTooLarge } from '../errors.js'
 import type { ClientAddress } from '../http/client-address.js'
 import { writeRefusal, writeRefusalOnSocket, type ResponseHeaders } from '../http/refusal.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
@@ -10,7 +10,8 @@ import { ACCESS_LOG_MESSAGE, CLIENT_GONE_MESSAGE, accessLogFields, declaredLengt
 import type { RequestTrace, RequestTracing } from '../observability/tracing.js'
 import type { ConcurrencyLimiter } from '../traffic/concurrency.js'
 import type { OutgoingHeaders, UpstreamEvents, UpstreamExchange } from '../upstream/upstream-exchange.js'
-import { failureToAnswer } from './failure.js'
+import { upstreamFailure } from '../upstream/upstream-errors.js'
+import { BodyTooLargeError, ClientBodyTimeoutError, bodyTimedOut } from './body-errors.js'
 import { clientResponseHeaders } from './forward-headers.js'
 import type { RouteMatch } from './route-match.js'
 
@@ -122,8 +123,24 @@ export class Exchange implements UpstreamEvents, AccessEntry {
 
   settled (error: Error | null): void {
     if (!error) return
-    const answer = failureToAnswer(error, this)
+    const answer = this.#failureToAnswer(error)
     if (answer) this.refuse(answer)
+  }
+
+  /**
+   * What a failed upstream call leaves to answer: nothing when the client left or the head was already sent
+   * (the response is cut), else the refusal: 413 for a chunked body over the limit, 408 for a body that
+   * stopped arriving, 502/503/504 for the upstream's own failure.
+   */
+  #failureToAnswer (error: Error): GatewayError | undefined {
+    if (this.#over) return undefined
+    if (this.res?.headersSent === true) {
+      this.context.log.warn({ request_id: this.requestId, err: error, upstream: this.match.route.name }, 'upstream response failed after its head was sent')
+      return undefined
+    }
+    if (error instanceof BodyTooLargeError) return payloadTooLarge(error.limitBytes)
+    if (error instanceof ClientBodyTimeoutError) return bodyTimedOut()
+    return upstreamFailure(error)
   }
 
   /** Once: the answer is complete (or the client left, status 499). Releases what the exchange held and records it. */

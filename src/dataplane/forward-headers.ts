@@ -1,8 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Identity } from '../auth/identity.js'
 import type { OutgoingHeaders } from '../upstream/upstream-exchange.js'
-import type { Exchange } from './exchange.js'
-import type { Step } from './step.js'
 
 /**
  * Never forwarded as received. Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection; `host` and
@@ -175,23 +173,4 @@ function mergeVary (headers: string[], ours: string): void {
     if (!merged.some((existing) => existing.toLowerCase() === name.toLowerCase())) merged.push(name)
   }
   headers[first + 1] = merged.join(', ')
-}
-
-/** The step: strip what the client must not choose, then the gateway's identity and forwarding headers. */
-export const upstreamHeaders: Step = {
-  name: 'upstream headers',
-  run (exchange: Exchange) {
-    const { req, context, match } = exchange
-    exchange.upstreamHeaders = upstreamRequestHeaders(req.headers, {
-      requestId: exchange.requestId,
-      peerIp: req.socket.remoteAddress ?? '',
-      protocol: context.client.protocol(req),
-      host: context.client.host(req),
-      behindProxy: context.client.trust !== false,
-      traceparent: exchange.trace?.traceparent,
-      identity: exchange.identity,
-      forwardCredentials: match.route.auth === 'none',
-    })
-    return undefined
-  },
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { context as otelContext } from '@opentelemetry/api'
 import { dispatchUpstream, type UpstreamCall } from '../upstream/upstream-exchange.js'
-import { ClientBodyTimeoutError, requestBody } from './body-limits.js'
+import { ClientBodyTimeoutError } from './body-errors.js'
+import { requestBody } from './body-limits.js'
 import type { Exchange } from './exchange.js'
 import type { Step } from './step.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { errorResponses } from '../server/error-responses.js'
+import { errorResponses } from '../api/error-responses.js'
 
 /** A dependency check; resolves true when healthy. Never throws to the caller. */
 export type HealthCheck = () => Promise<boolean>

@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js'
 import type { UpstreamTiming } from './request-log.js'
 import { droppedLogLines } from './logger.js'
 import { SeriesHistogram } from './series-histogram.js'
-import { errorResponses } from '../server/error-responses.js'
+import { errorResponses } from '../api/error-responses.js'
 
 const AUTH_FAILURES = new Set(['NOT_AUTHENTICATED', 'INVALID_TOKEN', 'BAD_CREDENTIALS', 'COMPANY_REQUIRED', 'FORBIDDEN', 'KEYS_UNAVAILABLE'])
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180]

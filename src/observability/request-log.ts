@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import type { Identity } from '../auth/identity.js'
 import type { ClientAddress } from '../http/client-address.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
@@ -105,7 +104,8 @@ export interface AccessEntry {
   readonly status: number
   /** Undefined for a request the client abandoned before Fastify's reply existed. */
   readonly elapsedMs: number | undefined
-  readonly identity: Identity | null
+  /** Who made the request, once authenticated. */
+  readonly identity: { readonly userId: string, readonly companyId: string | null } | null
   readonly upstream: UpstreamTiming | null
   readonly clientIp: string
   readonly userAgent: string | undefined

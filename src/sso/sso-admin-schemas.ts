@@ -1,5 +1,5 @@
-import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
-import { noNul } from '../server/validation.js'
+import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
+import { noNul } from '../api/validation.js'
 import { AUTHORIZATION_PARAMS, DOMAIN_PATTERN } from './provider-settings.js'
 
 /** JSON schemas of the admin API for a company's identity provider. */

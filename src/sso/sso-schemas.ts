@@ -1,6 +1,6 @@
 import { emailField, loginSchema } from '../auth/user-schemas.js'
-import { BODY_ERRORS, errorResponses } from '../server/error-responses.js'
-import { noNul } from '../server/validation.js'
+import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
+import { noNul } from '../api/validation.js'
 
 /** JSON schemas of /api/v1/users/sso/*: they validate the queries and bodies and describe the routes in OpenAPI. */
 const tags = ['sso']

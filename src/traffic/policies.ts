@@ -1,8 +1,6 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
-import type { Identity } from '../auth/identity.js'
-import type { ProxyRoute } from '../dataplane/route-table.js'
 import { ConcurrencyLimiter } from './concurrency.js'
 import { LimitCounter, LimitSet, limitStore, tooManyRequests, type LimitPolicy, type LimitsCallback } from './rate-limits.js'
 
@@ -20,13 +18,30 @@ export interface LoginGuard {
   recordFailure (request: FastifyRequest, email: string): Promise<void>
 }
 
+/** Who is counted: a user or an API key, of a company, with a budget of its own or not. */
+export interface CountedCaller {
+  readonly userId: string
+  readonly companyId: string | null
+  readonly rateLimitPerMinute: number | null
+}
+
+/** What a proxied route says about its budgets (the route table's entry). */
+export interface RouteBudgets {
+  readonly name: string
+  readonly auth: 'strict' | 'none'
+  readonly userPerMinute: number | undefined
+  readonly companyPerMinute: number | undefined
+  readonly maxConcurrentPerCompany: number | undefined
+  readonly rateLimitFailOpen: boolean | undefined
+}
+
 /** A proxied route's limits, counted by the data plane. */
 export interface RouteLimits {
   /**
    * Counts one request against the per-user and per-company budgets and calls back with the draft-10
    * headers to send, or the error to answer with. Synchronous with the in-memory store.
    */
-  count (identity: Identity | null, clientIp: string, callback: LimitsCallback): void
+  count (identity: CountedCaller | null, clientIp: string, callback: LimitsCallback): void
   /** The per-company cap on requests in flight, where the route sets one. */
   readonly concurrency: ConcurrencyLimiter | undefined
 }
@@ -37,7 +52,7 @@ export interface TrafficPolicies {
   /** The proxied routes' per-user budget, for the gateway's own routes that open one (the WebSocket ticket). */
   readonly perUser: Hook
   readonly login: LoginGuard
-  routeLimits (route: ProxyRoute): RouteLimits
+  routeLimits (route: RouteBudgets): RouteLimits
   /** Proxied requests in flight per user (or API key), on every route. */
   readonly inFlightPerUser: ConcurrencyLimiter
   readonly webSocketsPerUser: ConcurrencyLimiter
@@ -106,8 +121,8 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
   }
 
   const concurrency = new Map<number, ConcurrencyLimiter>()
-  const byRoute = new Map<ProxyRoute, RouteLimits>()
-  const routeLimits = (route: ProxyRoute): RouteLimits => {
+  const byRoute = new Map<RouteBudgets, RouteLimits>()
+  const routeLimits = (route: RouteBudgets): RouteLimits => {
     const known = byRoute.get(route)
     if (known) return known
     const failOpen = route.rateLimitFailOpen ?? limits.failOpen

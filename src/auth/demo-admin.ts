@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { hashPassword } from '../auth/passwords.js'
-import { companiesRepository } from './companies-repository.js'
-import type { Database } from './database.js'
-import { usersRepository } from './users-repository.js'
+import { hashPassword } from './passwords.js'
+import { companiesRepository } from '../db/companies-repository.js'
+import type { Database } from '../db/database.js'
+import { usersRepository } from '../db/users-repository.js'
 
 export const DEMO_COMPANY_NAME = 'Atenex Demo'
 export const DEMO_ADMIN_EMAIL = 'admin@atenex.local'

@@ -1,10 +1,20 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import type { ProxyRoute } from '../dataplane/route-table.js'
 import { LOGO_SVG } from './brand.js'
 import { registerDocsPages } from './docs-pages.js'
 import { errorResponses, registerErrorSchemas } from './error-responses.js'
+
+/** What the document says of a proxied prefix: the route table's entry (the data plane serves it, not Fastify). */
+export interface ProxiedPrefix {
+  readonly name: string
+  readonly path: string
+  readonly exact: boolean
+  readonly methods: readonly string[]
+  readonly upstreamPath: string
+  readonly auth: 'strict' | 'none'
+  readonly maxBodyBytes: number
+}
 
 type Operation = Record<string, unknown>
 type PathItem = Record<string, unknown>
@@ -20,12 +30,12 @@ const REST_OF_PATH = {
 }
 
 const code = (text: string): string => `\`${text}\``
-const documentedPath = (route: ProxyRoute): string => route.exact ? route.path : `${route.path}/{path}`
-const upstreamTarget = (route: ProxyRoute): string => route.exact ? route.upstreamPath : `${route.upstreamPath}/{path}`
-const operationId = (route: ProxyRoute, method: string): string => `proxy_${route.name.replace(/[^A-Za-z0-9]+/g, '_')}_${method.toLowerCase()}`
-const prefixOf = (route: ProxyRoute): string => route.exact ? route.path : `${route.path}/*`
+const documentedPath = (route: ProxiedPrefix): string => route.exact ? route.path : `${route.path}/{path}`
+const upstreamTarget = (route: ProxiedPrefix): string => route.exact ? route.upstreamPath : `${route.upstreamPath}/{path}`
+const operationId = (route: ProxiedPrefix, method: string): string => `proxy_${route.name.replace(/[^A-Za-z0-9]+/g, '_')}_${method.toLowerCase()}`
+const prefixOf = (route: ProxiedPrefix): string => route.exact ? route.path : `${route.path}/*`
 
-function proxiedOperation (route: ProxyRoute, method: string): Operation {
+function proxiedOperation (route: ProxiedPrefix, method: string): Operation {
   const strict = route.auth === 'strict'
   const takesBody = !['GET', 'HEAD', 'OPTIONS'].includes(method)
   const errors = errorResponses(
@@ -57,7 +67,7 @@ function proxiedOperation (route: ProxyRoute, method: string): Operation {
  * requests are answered by the data plane). One path per prefix with a rest-of-path parameter, one
  * operation per method the route forwards.
  */
-export function addProxiedPaths (document: OpenApiDocument, routes: readonly ProxyRoute[]): OpenApiDocument {
+export function addProxiedPaths (document: OpenApiDocument, routes: readonly ProxiedPrefix[]): OpenApiDocument {
   const paths = { ...document.paths }
   for (const route of routes) {
     const item: PathItem = route.exact ? {} : { parameters: [REST_OF_PATH] }
@@ -67,7 +77,7 @@ export function addProxiedPaths (document: OpenApiDocument, routes: readonly Pro
   return { ...document, paths }
 }
 
-function description (routes: readonly ProxyRoute[]): string {
+function description (routes: readonly ProxiedPrefix[]): string {
   const proxied = routes.map((route) => `- ${code(prefixOf(route))} → ${code(route.name)}${route.auth === 'strict' ? ' (StrictAuth)' : ''}`)
   return [
     'The single entry point of the Atenex platform: log in, manage companies and users, and reach the platform\'s services.',
@@ -83,7 +93,7 @@ function description (routes: readonly ProxyRoute[]): string {
  * prefixes from the route table; the browsable pages (/docs, /redoc) are in docs-pages.ts. Must be
  * registered before the routes it describes.
  */
-export async function registerOpenApi (app: FastifyInstance, config: Config, routes: readonly ProxyRoute[]): Promise<void> {
+export async function registerOpenApi (app: FastifyInstance, config: Config, routes: readonly ProxiedPrefix[]): Promise<void> {
   registerErrorSchemas(app)
   const info = {
     title: config.projectName,
