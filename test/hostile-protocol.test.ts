@@ -32,7 +32,7 @@ describe('hostile requests: slow bodies, header tricks, crafted tokens', () => {
   before(async () => {
     upstream = await startUpstream()
     gateway = await startGateway({
-      env: { GATEWAY_INGEST_SERVICE_URL: upstream.url, GATEWAY_QUERY_SERVICE_URL: upstream.url, GATEWAY_CLIENT_BODY_TIMEOUT: '1', GATEWAY_RATE_LIMIT_USER_PER_MINUTE: '100000' },
+      env: { GATEWAY_INGEST_SERVICE_URL: upstream.url, GATEWAY_QUERY_SERVICE_URL: upstream.url, GATEWAY_CLIENT_BODY_TIMEOUT: '2', GATEWAY_RATE_LIMIT_USER_PER_MINUTE: '100000' },
     })
     user = await gateway.user({ companyId: (await gateway.company()).id })
     token = await gateway.tokenFor(user)
@@ -44,6 +44,9 @@ describe('hostile requests: slow bodies, header tricks, crafted tokens', () => {
 
   test('200 slow uploads by one user do not delay another company\'s request (a per-user cap on requests in flight)', async () => {
     const sockets: Socket[] = []
+    // Each upload trickles a byte well inside the body timeout, as the attack did: none may be ended by the
+    // timeout while 200 connections are still being opened on a loaded machine, so the count below is exact.
+    const trickle = setInterval(() => { for (const socket of sockets) socket.write('1\r\nx\r\n') }, 250)
     try {
       const answered: string[] = []
       for (let i = 0; i < 200; i++) {
@@ -59,7 +62,11 @@ describe('hostile requests: slow bodies, header tricks, crafted tokens', () => {
       const response = await rawRequest(gateway.url, '/api/v1/ingest/status', { headers: { authorization: `Bearer ${await gateway.tokenFor(other)}` } })
       assert.equal(response.status, 200)
       assert.ok(performance.now() - started < 1000, `another company waited ${(performance.now() - started).toFixed(0)} ms`)
-    } finally { for (const socket of sockets) socket.destroy() }
+      assert.equal(answered.filter((line) => line === '').length, 64, 'the 64 admitted uploads are still open, not timed out')
+    } finally {
+      clearInterval(trickle)
+      for (const socket of sockets) socket.destroy()
+    }
   })
 
   test('an upload that stops sending is ended by the body timeout: 408, and the upstream request aborted', async () => {
