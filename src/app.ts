@@ -5,6 +5,9 @@ import type { DestinationStream } from 'pino'
 import { ConfigError, type Config } from './config.js'
 import { adminRoutes } from './admin/admin-routes.js'
 import { apiKeyRoutes } from './admin/api-key-routes.js'
+import { auditRoutes } from './admin/audit-routes.js'
+import { AuditLog } from './audit/audit-log.js'
+import { auditContext } from './audit/request-context.js'
 import { authenticators, type Authenticators } from './auth/authenticate.js'
 import type { Identity } from './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
@@ -81,6 +84,7 @@ export interface GatewayServices {
   readonly redis: Redis | undefined
   readonly tickets: WsTickets
   readonly sockets: LiveSockets
+  readonly audit: AuditLog
 }
 
 declare module 'fastify' {
@@ -132,6 +136,7 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   const companyCache = new NotifiedCache<CompanyStatus>(async (id) => companies.findStatus(id), config.userCacheTtlMs)
   // Sessions stay known as long as any token issued under them may live.
   const sessions = new Sessions(db, Math.max(config.jwt.maxLifetimeSeconds, config.refreshTokens.ttlDays * 86_400))
+  const audit = new AuditLog(db, config.audit.enabled, (error) => app.log.error({ err: error }, 'audit event not written'))
   const apiKeys = new ApiKeys(db, apiKeyHashingKey(config.apiKeySecret, secret), config.userCacheTtlMs)
   const assertionKeys = await loadAssertionKeys(config.identityAssertion, secret).catch((error: unknown) => {
     throw new ConfigError(`GATEWAY_IDENTITY_SIGNING_KEY: ${(error as Error).message.replace(/^GATEWAY_IDENTITY_SIGNING_KEY: /, '')}`)
@@ -139,6 +144,7 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   await Promise.all([userCache.subscribe(db, USER_CHANGED_CHANNEL), companyCache.subscribe(db, COMPANY_CHANGED_CHANNEL), sessions.subscribe(), apiKeys.subscribe()])
   apiKeys.startFlushing(housekeepingFailed('API key last_used_at'))
   sessions.startHousekeeping(housekeepingFailed('session'))
+  audit.startPruning(config.audit.retentionDays, housekeepingFailed('audit retention'))
   const tickets = new WsTickets(db)
   tickets.startSweeping(housekeepingFailed('WebSocket ticket'))
   limitConcurrentHashes(config.rateLimits.loginMaxConcurrentHashes)
@@ -150,14 +156,24 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
   app.addHook('onClose', async () => {
     refreshTokens?.stopCleanup()
     sessions.stopHousekeeping()
+    audit.stopPruning()
     tickets.stopSweeping()
     await apiKeys.stopFlushing().catch(housekeepingFailed('API key last_used_at'))
     redis?.disconnect()
     await pools.close()
     if (!options.database) await db.close()
   })
-  const auth = authenticators({ tokens: verifier, apiKeys, users: userCache, companies: companyCache, sessions })
-  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, companyCache, sessions, apiKeys, assertionKeys, auth, redis, tickets, sockets: new LiveSockets() }
+  const auth = authenticators({
+    tokens: verifier,
+    apiKeys,
+    users: userCache,
+    companies: companyCache,
+    sessions,
+    onAdminDenied: async (request, identity) => audit.record(auditContext(request), {
+      type: 'admin.denied', actor: { type: 'user', id: identity.userId }, companyId: identity.companyId, details: { method: request.method, route: request.routeOptions.url ?? request.url },
+    }),
+  })
+  return { config, db, health, pools, tokens, verifier, refreshTokens, userCache, companyCache, sessions, apiKeys, assertionKeys, auth, redis, tickets, sockets: new LiveSockets(), audit }
 }
 
 /** Builds the whole gateway, in the order a request flows through it. Never listens. */
@@ -219,6 +235,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     loginGuard: traffic.login,
     passwordLoginAllowed: sso.passwordLoginAllowed,
     refreshCheck: sso.checkRefresh,
+    audit: services.audit,
   })
   await sso.register(app, { perIpLimit: traffic.perIp, adminAuth: services.auth.admin })
   await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict, userLimit: traffic.perUser })
@@ -228,6 +245,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     companies: companiesRepository(services.db),
     sessions: services.sessions,
     adminAuth: services.auth.admin,
+    audit: services.audit,
   })
   await app.register(apiKeyRoutes, {
     prefix: '/api/v1/admin',
@@ -235,7 +253,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     companies: companiesRepository(services.db),
     adminAuth: services.auth.admin,
     scopes: scopesOf(routes),
+    audit: services.audit,
   })
+  await app.register(auditRoutes, { prefix: '/api/v1/admin', db: services.db, adminAuth: services.auth.admin })
   closeSocketsOnPolicyChange(services)
 
   // Proxied prefixes never reach Fastify: the data plane answers them beside it, with the same policies.

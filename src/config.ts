@@ -129,6 +129,8 @@ export const settingsSchema = z.object({
     .describe('Longest lifetime (exp - iat) accepted in a token, ours or an external issuer\'s; default the larger of 1440 and GATEWAY_JWT_EXPIRATION_MINUTES.'),
   GATEWAY_REFRESH_TOKENS: booleanFromEnv.default(true).describe('Issue rotating refresh tokens at login (POST /api/v1/users/refresh, /logout).'),
   GATEWAY_REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(30).describe('Lifetime of a refresh token, in days.'),
+  GATEWAY_AUDIT: booleanFromEnv.default(true).describe('Write the audit trail (GET /api/v1/admin/audit). Off only to measure what it costs.'),
+  GATEWAY_AUDIT_RETENTION_DAYS: positiveInt.max(36_500).default(365).describe('Audit events older than this many days are deleted (hourly, by one replica at a time).'),
   GATEWAY_EXTERNAL_ISSUERS: z.string().optional()
     .describe('JSON array of external token issuers (e.g. Supabase): see "External issuers" below.'),
   GATEWAY_API_KEY_SECRET: z.string().optional()
@@ -232,6 +234,7 @@ export interface Config {
     readonly externalIssuers: readonly ExternalIssuer[]
   }
   readonly refreshTokens: { readonly enabled: boolean, readonly ttlDays: number }
+  readonly audit: { readonly enabled: boolean, readonly retentionDays: number }
   readonly apiKeySecret: string | undefined
   readonly identityAssertion: {
     readonly enabled: boolean
@@ -434,6 +437,7 @@ function toConfig (s: Settings): Config {
       externalIssuers: externalIssuersOrThrow(s.GATEWAY_EXTERNAL_ISSUERS),
     },
     refreshTokens: { enabled: s.GATEWAY_REFRESH_TOKENS, ttlDays: s.GATEWAY_REFRESH_TOKEN_TTL_DAYS },
+    audit: { enabled: s.GATEWAY_AUDIT, retentionDays: s.GATEWAY_AUDIT_RETENTION_DAYS },
     apiKeySecret: s.GATEWAY_API_KEY_SECRET,
     identityAssertion: {
       enabled: s.GATEWAY_IDENTITY_ASSERTION,

@@ -6,6 +6,10 @@ import { conflict, notFound } from '../errors.js'
 import { DuplicateCompanyError, type CompaniesRepository } from '../db/companies-repository.js'
 import { DuplicateEmailError, type UserRecord, type UsersRepository } from '../db/users-repository.js'
 import type { Sessions } from '../auth/sessions.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import { actorOf, auditContext } from '../audit/request-context.js'
+import { companiesRepository } from '../db/companies-repository.js'
+import { usersRepository } from '../db/users-repository.js'
 import { createCompanySchema, createUserSchema, listUsersSchema, revokeSessionsSchema, selectCompaniesSchema, statsSchema } from './admin-schemas.js'
 
 export interface AdminRoutesDeps {
@@ -13,6 +17,7 @@ export interface AdminRoutesDeps {
   readonly companies: CompaniesRepository
   readonly sessions: Sessions
   readonly adminAuth: AuthHook
+  readonly audit: AuditLog
 }
 
 export const userView = (user: UserRecord) => ({
@@ -41,7 +46,10 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
 
   app.post<{ Body: { name: string } }>('/companies', { schema: createCompanySchema }, async (request, reply) => {
     try {
-      const company = await deps.companies.create(request.body.name.trim())
+      const company = await deps.audit.withChange(auditContext(request), async (tx) => {
+        const created = await companiesRepository(tx).create(request.body.name.trim())
+        return { result: created, events: [{ type: 'company.created', actor: actorOf(request), companyId: created.id, target: { type: 'company', id: created.id }, details: { name: created.name } }] }
+      })
       request.log.info({ company_id: company.id }, 'company created')
       return reply.code(201).send({ id: company.id, name: company.name, created_at: company.createdAt.toISOString() })
     } catch (error) {
@@ -57,12 +65,12 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
     const body = request.body
     await requireActiveCompany(deps.companies, body.company_id)
     try {
-      const user = await deps.users.create({
-        email: body.email,
-        hashedPassword: await hashPassword(body.password),
-        fullName: body.name ?? null,
-        companyId: body.company_id,
-        roles: [...new Set(body.roles ?? ['user'])],
+      const hashedPassword = await hashPassword(body.password)
+      const user = await deps.audit.withChange(auditContext(request), async (tx) => {
+        const created = await usersRepository(tx).create({
+          email: body.email, hashedPassword, fullName: body.name ?? null, companyId: body.company_id, roles: [...new Set(body.roles ?? ['user'])],
+        })
+        return { result: created, events: [{ type: 'user.created', actor: actorOf(request), companyId: created.companyId, target: { type: 'user', id: created.id }, details: { roles: created.roles } }] }
       })
       request.log.info({ created_user_id: user.id, company_id: user.companyId }, 'user created')
       return reply.code(201).send(userView(user))
@@ -83,8 +91,12 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
   // Every session of the user ends at once, on every replica: their access and refresh tokens are refused.
   app.post<{ Params: { userId: string } }>('/users/:userId/revoke-sessions', { schema: revokeSessionsSchema }, async (request) => {
     const { userId } = request.params
-    if (!await deps.users.findStatus(userId)) throw notFound('User not found.')
+    const target = await deps.users.findStatus(userId)
+    if (!target) throw notFound('User not found.')
     const revoked = await deps.sessions.revokeAllOf(userId)
+    await deps.audit.record(auditContext(request), {
+      type: 'session.revoked', actor: actorOf(request), companyId: target.companyId, target: { type: 'user', id: userId }, details: { reason: 'admin', sessions: revoked },
+    })
     request.log.info({ target_user_id: userId, revoked_sessions: revoked }, 'sessions revoked')
     return { user_id: userId, revoked_sessions: revoked }
   })

@@ -7,6 +7,8 @@ import type { CompaniesRepository } from '../db/companies-repository.js'
 import { badRequest, notFound } from '../errors.js'
 import { BODY_ERRORS, errorResponses } from '../api/error-responses.js'
 import { noNul } from '../api/validation.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import { actorOf, auditContext } from '../audit/request-context.js'
 
 export interface ApiKeyRoutesDeps {
   readonly apiKeys: ApiKeys
@@ -14,6 +16,7 @@ export interface ApiKeyRoutesDeps {
   readonly adminAuth: AuthHook
   /** The scopes the route table names: the only ones a key may be given. */
   readonly scopes: readonly string[]
+  readonly audit: AuditLog
 }
 
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60
@@ -89,13 +92,17 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
     await requireActiveCompany(deps.companies, companyId)
     const expiresAt = request.body.expires_at ? new Date(request.body.expires_at) : null
     if (expiresAt !== null && expiresAt.getTime() <= Date.now()) throw badRequest('expires_at must be in the future.')
-    const { record, key } = await deps.apiKeys.create({
-      companyId,
-      name: request.body.name.trim(),
-      scopes: request.body.scopes,
-      expiresAt,
-      rateLimitPerMinute: request.body.rate_limit_per_minute ?? null,
-      createdBy: request.identity?.userId ?? null,
+    const { record, key } = await deps.audit.withChange(auditContext(request), async (tx) => {
+      const created = await deps.apiKeys.create({
+        companyId,
+        name: request.body.name.trim(),
+        scopes: request.body.scopes,
+        expiresAt,
+        rateLimitPerMinute: request.body.rate_limit_per_minute ?? null,
+        createdBy: request.identity?.userId ?? null,
+      }, tx)
+      const details = { name: created.record.name, scopes: created.record.scopes, expires_at: created.record.expiresAt?.toISOString() ?? null }
+      return { result: created, events: [{ type: 'api_key.created', actor: actorOf(request), companyId, target: { type: 'api_key', id: created.record.id }, details }] }
     })
     request.log.info({ api_key_id: record.id, company_id: companyId, scopes: record.scopes }, 'api key created')
     return reply.code(201).send({ ...apiKeyView(record), key })
@@ -143,7 +150,13 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
       response: { ...errorResponses(401, 403, 404, 422, 429), 200: keyView },
     },
   }, async (request) => {
-    const revoked = await deps.apiKeys.revoke(request.params.keyId)
+    const revoked = await deps.audit.withChange(auditContext(request), async (tx) => {
+      const record = await deps.apiKeys.revoke(request.params.keyId, tx)
+      return {
+        result: record,
+        events: record === null ? [] : [{ type: 'api_key.revoked', actor: actorOf(request), companyId: record.companyId, target: { type: 'api_key', id: record.id }, details: { name: record.name } }],
+      }
+    })
     if (!revoked) throw notFound('API key not found.')
     request.log.info({ api_key_id: revoked.id }, 'api key revoked')
     return apiKeyView(revoked)

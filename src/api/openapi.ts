@@ -111,6 +111,7 @@ export async function registerOpenApi (app: FastifyInstance, config: Config, rou
       tags: [
         { name: 'users', description: 'Login, tokens and the caller\'s company' },
         { name: 'admin', description: 'Companies and users (administrator role)' },
+        { name: 'audit', description: 'The audit trail of security events (administrator role)' },
         { name: 'proxy', description: 'Forwarded to the platform\'s services' },
         { name: 'health', description: 'Probes and metrics' },
       ],

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
-import type { Database } from '../db/database.js'
+import type { Database, Queryable } from '../db/database.js'
 import { API_KEY_CHANGED_CHANNEL } from '../db/migrations/007-api-keys.js'
 import { apiKeysRepository, type ApiKeyRecord } from '../db/api-keys-repository.js'
 import { GatewayError } from '../errors.js'
@@ -65,9 +65,10 @@ export class ApiKeys {
     return createHmac('sha256', this.#hashingKey).update(secret).digest('hex')
   }
 
-  async create (settings: NewKeySettings): Promise<{ record: ApiKeyRecord, key: string }> {
+  /** `tx`: the transaction that also records the creation, when the caller has one. */
+  async create (settings: NewKeySettings, tx: Queryable = this.#db): Promise<{ record: ApiKeyRecord, key: string }> {
     const key = newApiKey()
-    const record = await apiKeysRepository(this.#db).insert({ id: key.id, ...settings, secretHash: this.#hash(key.secret) })
+    const record = await apiKeysRepository(tx).insert({ id: key.id, ...settings, secretHash: this.#hash(key.secret) })
     return { record, key: key.text }
   }
 
@@ -79,8 +80,8 @@ export class ApiKeys {
     return record ? { record, key: key.text } : null
   }
 
-  async revoke (id: string): Promise<ApiKeyRecord | null> {
-    const record = await apiKeysRepository(this.#db).revoke(id)
+  async revoke (id: string, tx: Queryable = this.#db): Promise<ApiKeyRecord | null> {
+    const record = await apiKeysRepository(tx).revoke(id)
     if (record) this.records.invalidate(id)
     return record
   }

@@ -56,6 +56,8 @@ export interface AuthState {
   readonly users: NotifiedCache<UserStatus>
   readonly companies: NotifiedCache<CompanyStatus>
   readonly sessions: Sessions
+  /** Told of an authenticated caller refused an admin route for want of the role (the audit trail's admin.denied). */
+  readonly onAdminDenied?: (request: FastifyRequest, identity: Identity) => Promise<void>
 }
 
 /**
@@ -214,7 +216,10 @@ export function authenticators (state: AuthState): Authenticators {
     initial: async (request) => { request.identity = await identify(request.headers, false) },
     admin: async (request) => {
       const identity = await identify(request.headers, true)
-      if (!identity.roles.includes('admin')) throw adminRequired()
+      if (!identity.roles.includes('admin')) {
+        await state.onAdminDenied?.(request, identity)
+        throw adminRequired()
+      }
       request.identity = identity
     },
   }

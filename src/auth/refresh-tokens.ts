@@ -37,7 +37,7 @@ export class RefreshTokens {
    * Spends `token`; returns its user and successor, or throws 401. A spent token presented again means theft
    * (RFC 9700 §4.14.2): its family is revoked, and `onReuse` ends the session it belongs to.
    */
-  async rotate (token: string, onReuse: (familyId: string) => Promise<unknown>): Promise<{ userId: string, familyId: string, refreshToken: string }> {
+  async rotate (token: string, onReuse: (family: { readonly familyId: string, readonly userId: string }) => Promise<unknown>): Promise<{ userId: string, familyId: string, refreshToken: string }> {
     const next = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')
     const outcome = await this.#db.transaction(async (tx) => {
       const tokens = refreshTokensRepository(tx)
@@ -45,7 +45,7 @@ export class RefreshTokens {
       if (!row || row.revokedAt !== null || row.expiresAt.getTime() <= Date.now()) return { error: 'invalid' as const }
       if (row.spentAt !== null) {
         await tokens.revokeFamily(row.familyId)
-        return { error: 'reused' as const, familyId: row.familyId }
+        return { error: 'reused' as const, familyId: row.familyId, userId: row.userId }
       }
       const successor = await tokens.insert(hashOf(next), row.userId, row.familyId, this.#ttlDays)
       await tokens.markSpent(row.id, successor)
@@ -53,7 +53,7 @@ export class RefreshTokens {
     })
     if ('error' in outcome) {
       if (outcome.error === 'reused') {
-        await onReuse(outcome.familyId)
+        await onReuse({ familyId: outcome.familyId, userId: outcome.userId })
         throw invalidRefreshToken('Refresh token reuse detected; the session has been revoked.')
       }
       throw invalidRefreshToken()

@@ -15,6 +15,10 @@ import { ensureCompanySchema, loginSchema, logoutSchema, refreshSchema, register
 import { invalidRefreshToken, type RefreshTokens } from './refresh-tokens.js'
 import type { TokenIssuer } from './token-issuer.js'
 import { signIn } from './sign-in.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditEvent } from '../audit/events.js'
+import { actorOf, auditContext } from '../audit/request-context.js'
+import { usersRepository } from '../db/users-repository.js'
 
 export interface UserRoutesDeps {
   readonly users: UsersRepository
@@ -35,6 +39,18 @@ export interface UserRoutesDeps {
   readonly passwordLoginAllowed: (user: { readonly companyId: string | null }) => Promise<boolean>
   /** Throws for a refresh-token family that may no longer refresh (a single sign-on session its company ended). */
   readonly refreshCheck: (family: { readonly userId: string, readonly familyId: string }) => Promise<void>
+  readonly audit: AuditLog
+}
+
+/** Why a password login was refused, for the audit trail only: every caller gets the same 401. */
+type LoginRefusal = 'unknown_account' | 'wrong_password' | 'inactive' | 'password_login_disabled' | 'company_inactive'
+
+async function refusal (deps: UserRoutesDeps, user: UserStatus | null, passwordMatches: boolean): Promise<LoginRefusal | null> {
+  if (!user) return 'unknown_account'
+  if (!passwordMatches) return 'wrong_password'
+  if (!user.isActive) return 'inactive'
+  if (!await deps.passwordLoginAllowed(user)) return 'password_login_disabled'
+  return null
 }
 
 /** RFC 6749 §5.1: answers that carry tokens are never stored by a cache. */
@@ -80,20 +96,52 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
     const user = await deps.users.findCredentialsByEmail(email)
     // The password is checked even for unknown and inactive users: every failure costs one bcrypt compare.
     const passwordMatches = await verifyPassword(password, user?.hashedPassword)
-    if (!user || !passwordMatches || !user.isActive || !await deps.passwordLoginAllowed(user)) {
-      await deps.loginGuard.recordFailure(request, email)
+    const refused = await refusal(deps, user, passwordMatches)
+    const context = auditContext(request)
+    // An unknown email is not stored (it may be a password typed in the wrong field): the row has no target.
+    const failed = (reason: LoginRefusal): AuditEvent => ({
+      type: 'login.failed',
+      actor: user ? { type: 'user', id: user.id } : { type: 'system', id: null },
+      companyId: user?.companyId ?? null,
+      target: user ? { type: 'user', id: user.id } : null,
+      details: { reason },
+    })
+    if (refused !== null) {
+      const locked = await deps.loginGuard.recordFailure(request, email)
+      await deps.audit.record(context, failed(refused), ...(locked === null
+        ? []
+        : [{ ...failed(refused), type: 'login.locked' as const, details: { limit: locked } }]))
       throw badCredentials()
     }
-    if (!await companyAllows(user)) throw badCredentials()
-    await deps.users.recordLogin(user.id)
-    request.log.info({ user_id: user.id }, 'login succeeded')
-    return (await signIn(deps, user, { lifetimeMinutes: request.body.access_token_minutes })).body
+    const known = user as NonNullable<typeof user>
+    if (!await companyAllows(known)) {
+      await deps.audit.record(context, failed('company_inactive'))
+      throw badCredentials()
+    }
+    const signedIn = await signIn(deps, known, { lifetimeMinutes: request.body.access_token_minutes })
+    await deps.audit.withChange(context, async (tx) => {
+      await usersRepository(tx).recordLogin(known.id)
+      return {
+        result: undefined,
+        events: [{ type: 'login.succeeded', actor: { type: 'user', id: known.id }, companyId: known.companyId, target: { type: 'session', id: signedIn.sessionId }, details: { method: 'password' } }],
+      }
+    })
+    request.log.info({ user_id: known.id }, 'login succeeded')
+    return signedIn.body
   })
 
   const refreshTokens = deps.refreshTokens
   if (refreshTokens) {
     app.post<{ Body: { refresh_token: string, access_token_minutes?: number } }>('/refresh', { schema: refreshSchema }, async (request) => {
-      const rotated = await refreshTokens.rotate(request.body.refresh_token, async (familyId) => deps.sessions.revoke(familyId))
+      const context = auditContext(request)
+      const rotated = await refreshTokens.rotate(request.body.refresh_token, async (family) => {
+        await deps.sessions.revoke(family.familyId)
+        const owner = await deps.users.findStatus(family.userId)
+        const session = { type: 'session', id: family.familyId }
+        await deps.audit.record(context,
+          { type: 'token.reuse_detected', actor: { type: 'user', id: family.userId }, companyId: owner?.companyId ?? null, target: session },
+          { type: 'session.revoked', actor: { type: 'system', id: null }, companyId: owner?.companyId ?? null, target: session, details: { reason: 'refresh_token_reuse', user_id: family.userId } })
+      })
       await deps.refreshCheck(rotated)
       const user = await deps.users.findStatus(rotated.userId)
       if (!user?.isActive || !await companyAllows(user)) {
@@ -105,6 +153,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       const accessToken = await deps.tokens.issue({
         userId: user.id, email: user.email, companyId: user.companyId, roles: user.roles, fullName: user.fullName, sessionId: rotated.familyId,
       }, lifetime)
+      await deps.audit.record(context, { type: 'token.refreshed', actor: { type: 'user', id: user.id }, companyId: user.companyId, target: { type: 'session', id: rotated.familyId } })
       return { access_token: accessToken, refresh_token: rotated.refreshToken, token_type: 'bearer', expires_in: lifetime * 60 }
     })
   }
@@ -115,15 +164,26 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
     const refreshToken = request.body?.refresh_token
     if (header === undefined && refreshToken === undefined) throw notAuthenticated()
     const sessions = new Set<string>()
+    let caller: Identity | null = null
     if (header !== undefined) {
-      const identity = await deps.bearer(header)
-      if (identity.sessionId !== null) sessions.add(identity.sessionId)
+      caller = await deps.bearer(header)
+      if (caller.sessionId !== null) sessions.add(caller.sessionId)
     }
     if (refreshToken !== undefined && refreshTokens) {
       const familyId = await refreshTokens.familyOf(refreshToken)
       if (familyId !== null) sessions.add(familyId)
     }
-    for (const sessionId of sessions) await deps.sessions.revoke(sessionId)
+    for (const sessionId of sessions) {
+      if (!await deps.sessions.revoke(sessionId)) continue
+      const owner = caller ?? null
+      await deps.audit.record(auditContext(request), {
+        type: 'session.revoked',
+        actor: owner ? { type: 'user', id: owner.userId } : { type: 'system', id: null },
+        companyId: owner?.companyId ?? null,
+        target: { type: 'session', id: sessionId },
+        details: { reason: 'logout' },
+      })
+    }
     return { message: 'Logged out.' }
   })
 
@@ -134,7 +194,13 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       // A new and an already registered email get the same answer, after the same work: no account enumeration.
       const hashedPassword = await hashPassword(request.body.password)
       try {
-        const user = await deps.users.create({ email: request.body.email, hashedPassword, fullName: request.body.name ?? null, companyId: company.id, roles: ['user'] })
+        const user = await deps.audit.withChange(auditContext(request), async (tx) => {
+          const created = await usersRepository(tx).create({ email: request.body.email, hashedPassword, fullName: request.body.name ?? null, companyId: company.id, roles: ['user'] })
+          return {
+            result: created,
+            events: [{ type: 'user.created', actor: { type: 'user', id: created.id }, companyId: company.id, target: { type: 'user', id: created.id }, details: { via: 'registration', roles: created.roles } }],
+          }
+        })
         request.log.info({ created_user_id: user.id }, 'user registered')
       } catch (error) {
         if (!(error instanceof DuplicateEmailError)) throw error
@@ -151,7 +217,16 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
       const user = identity ? await deps.users.findStatus(identity.userId) : null
       if (!user || !identity) throw userNotFound()
       const { companyId, changed } = await chooseCompany(user, request.body?.company_id ?? undefined, deps.defaultCompanyId, deps.companies)
-      if (changed) await deps.users.setCompany(user.id, companyId)
+      if (changed) {
+        await deps.audit.withChange(auditContext(request), async (tx) => {
+          await usersRepository(tx).setCompany(user.id, companyId)
+          // Both companies' chains carry the move: each company's security team sees it.
+          const moved = (chain: string | null): AuditEvent => ({
+            type: 'user.company_changed', actor: actorOf(request), companyId: chain, target: { type: 'user', id: user.id }, details: { from: user.companyId, to: companyId },
+          })
+          return { result: undefined, events: user.companyId === null ? [moved(companyId)] : [moved(user.companyId), moved(companyId)] }
+        })
+      }
       // The same login goes on under its session; a token from before sessions existed gets one now.
       const sessionId = identity.sessionId ?? await deps.sessions.open(user.id, 'password')
       const newAccessToken = await deps.tokens.issue({ userId: user.id, email: user.email, companyId, roles: user.roles, fullName: user.fullName, sessionId })

@@ -9,6 +9,7 @@ import * as sessions from './migrations/005-sessions.js'
 import * as companyChangeNotify from './migrations/006-company-change-notify.js'
 import * as apiKeys from './migrations/007-api-keys.js'
 import * as sso from './migrations/008-sso.js'
+import * as audit from './migrations/009-audit.js'
 
 const MIGRATIONS = [
   { name: '001-schema', up: schema.up },
@@ -19,6 +20,7 @@ const MIGRATIONS = [
   { name: '006-company-change-notify', up: companyChangeNotify.up },
   { name: '007-api-keys', up: apiKeys.up },
   { name: '008-sso', up: sso.up },
+  { name: '009-audit', up: audit.up },
 ]
 
 /** Every migration the gateway ships, in the order they apply. */

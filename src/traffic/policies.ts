@@ -15,7 +15,11 @@ export interface LoginGuard {
    * this attempt.
    */
   check (request: FastifyRequest, email: string): Promise<void>
-  recordFailure (request: FastifyRequest, email: string): Promise<void>
+  /**
+   * Counts a failure; answers which limit it used up (the attempt that locked: an email+IP pair, or the
+   * account), or null while attempts remain.
+   */
+  recordFailure (request: FastifyRequest, email: string): Promise<'email_and_address' | 'account' | null>
 }
 
 /** Who is counted: a user or an API key, of a company, with a budget of its own or not. */
@@ -102,7 +106,10 @@ export function trafficPolicies (config: Config, redis: Redis | undefined, log: 
       for (const state of [pair, account]) if (state && state.remaining === 0) throw tooManyRequests(state.resetSeconds)
     },
     recordFailure: async (request, email) => {
-      await Promise.all([loginFailures.countAsync(loginKey(request, email)), accountFailures.countAsync(email.toLowerCase())])
+      const [pair, account] = await Promise.all([loginFailures.countAsync(loginKey(request, email)), accountFailures.countAsync(email.toLowerCase())])
+      // check() let this attempt through, so a limit with none left was used up by this very failure.
+      if (account?.remaining === 0) return 'account'
+      return pair?.remaining === 0 ? 'email_and_address' : null
     },
   }
   const userBudget = new LimitSet([counter({ name: 'user', max: limits.userPerMinute, windowMs: MINUTE_MS, failOpen: limits.failOpen })])
