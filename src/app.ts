@@ -8,6 +8,7 @@ import { apiKeyRoutes } from './admin/api-key-routes.js'
 import { auditRoutes } from './admin/audit-routes.js'
 import { AuditLog } from './audit/audit-log.js'
 import { auditContext } from './audit/request-context.js'
+import { NO_REQUEST } from './audit/events.js'
 import { authenticators, type Authenticators } from './auth/authenticate.js'
 import type { Identity } from './auth/identity.js'
 import { resolveJwtSecret } from './auth/jwt-secret.js'
@@ -142,6 +143,10 @@ async function openServices (app: FastifyInstance, config: Config, options: Buil
     throw new ConfigError(`GATEWAY_IDENTITY_SIGNING_KEY: ${(error as Error).message.replace(/^GATEWAY_IDENTITY_SIGNING_KEY: /, '')}`)
   })
   await Promise.all([userCache.subscribe(db, USER_CHANGED_CHANNEL), companyCache.subscribe(db, COMPANY_CHANGED_CHANNEL), sessions.subscribe(), apiKeys.subscribe()])
+  // Once per key and UTC day, from the batched flush: the data plane itself never writes an audit row.
+  apiKeys.onFirstUseToday(async (uses) => audit.record(NO_REQUEST, ...uses.map((use) => ({
+    type: 'api_key.used' as const, actor: { type: 'api_key' as const, id: use.id }, companyId: use.companyId, target: { type: 'api_key', id: use.id }, details: { first_used_at: use.at.toISOString() },
+  }))))
   apiKeys.startFlushing(housekeepingFailed('API key last_used_at'))
   sessions.startHousekeeping(housekeepingFailed('session'))
   audit.startPruning(config.audit.retentionDays, housekeepingFailed('audit retention'))

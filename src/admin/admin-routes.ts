@@ -10,7 +10,8 @@ import type { AuditLog } from '../audit/audit-log.js'
 import { actorOf, auditContext } from '../audit/request-context.js'
 import { companiesRepository } from '../db/companies-repository.js'
 import { usersRepository } from '../db/users-repository.js'
-import { createCompanySchema, createUserSchema, listUsersSchema, revokeSessionsSchema, selectCompaniesSchema, statsSchema } from './admin-schemas.js'
+import type { AuditEvent } from '../audit/events.js'
+import { createCompanySchema, createUserSchema, listUsersSchema, revokeSessionsSchema, selectCompaniesSchema, statsSchema, updateUserSchema } from './admin-schemas.js'
 
 export interface AdminRoutesDeps {
   readonly users: UsersRepository
@@ -87,6 +88,30 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
       const users = await deps.users.listByCompany(companyId, request.query.limit, request.query.offset)
       return users.map(userView)
     })
+
+  app.patch<{ Params: { userId: string }, Body: { is_active?: boolean, roles?: string[] } }>('/users/:userId', { schema: updateUserSchema }, async (request) => {
+    const { userId } = request.params
+    const updated = await deps.audit.withChange(auditContext(request), async (tx) => {
+      const users = usersRepository(tx)
+      const user = await users.findRecordForUpdate(userId)
+      if (!user) throw notFound('User not found.')
+      const events: AuditEvent[] = []
+      const target = { type: 'user', id: user.id }
+      const { is_active: isActive, roles } = request.body
+      if (isActive !== undefined && isActive !== user.isActive) {
+        await users.setActive(user.id, isActive)
+        events.push({ type: isActive ? 'user.reactivated' : 'user.deactivated', actor: actorOf(request), companyId: user.companyId, target })
+      }
+      const newRoles = roles === undefined ? user.roles : [...new Set(roles)]
+      if (newRoles.join(',') !== user.roles.join(',')) {
+        await users.setRoles(user.id, newRoles)
+        events.push({ type: 'user.roles_changed', actor: actorOf(request), companyId: user.companyId, target, details: { before: user.roles, after: newRoles } })
+      }
+      return { result: { ...user, isActive: isActive ?? user.isActive, roles: newRoles }, events }
+    })
+    request.log.info({ target_user_id: userId, is_active: updated.isActive, roles: updated.roles }, 'user updated')
+    return userView(updated)
+  })
 
   // Every session of the user ends at once, on every replica: their access and refresh tokens are refused.
   app.post<{ Params: { userId: string } }>('/users/:userId/revoke-sessions', { schema: revokeSessionsSchema }, async (request) => {

@@ -138,3 +138,21 @@ export const revokeSessionsSchema = {
     200: { type: 'object', required: ['user_id', 'revoked_sessions'], properties: { user_id: uuidField, revoked_sessions: { type: 'integer' } } },
   },
 } as const
+
+export const updateUserSchema = {
+  tags,
+  security,
+  summary: 'Deactivate (or reactivate) a user, or change their roles',
+  operationId: 'updateUser',
+  params: { type: 'object', required: ['userId'], properties: { userId: uuidField } },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      is_active: { type: 'boolean' },
+      roles: { type: 'array', minItems: 1, items: { type: 'string', enum: ['user', 'admin'] } },
+    },
+  },
+  response: { ...errorResponses(...ADMIN_ERRORS, { 404: 'User not found' }, ...BODY_ERRORS, 429), 200: userSchema },
+} as const

@@ -11,6 +11,7 @@ export const AUDIT_EVENTS = {
   'company.created': 'An administrator created a company.',
   'user.created': 'An administrator created a user, or someone registered.',
   'user.deactivated': 'An administrator deactivated a user.',
+  'user.reactivated': 'An administrator made a deactivated user active again.',
   'user.roles_changed': 'An administrator changed a user\'s roles (details: before and after).',
   'user.company_changed': 'A user\'s company changed (ensure-company; details: from and to).',
   'api_key.created': 'An administrator created an API key.',

@@ -50,6 +50,7 @@ export class ApiKeys {
   readonly #verified = new Map<string, { readonly id: string, readonly hash: string }>()
   #used = new Map<string, number>()
   #flushing: NodeJS.Timeout | undefined
+  #onFirstUseToday: (uses: { id: string, companyId: string, at: Date }[]) => Promise<void> = async () => {}
 
   constructor (db: Database, hashingKey: Buffer, cacheTtlMs: number) {
     this.#db = db
@@ -122,11 +123,17 @@ export class ApiKeys {
     this.#used.set(id, Date.now())
   }
 
+  /** Told, after a flush, of the keys used for the first time this UTC day (the audit trail's api_key.used). */
+  onFirstUseToday (listener: (uses: { id: string, companyId: string, at: Date }[]) => Promise<void>): void {
+    this.#onFirstUseToday = listener
+  }
+
   async flushUse (): Promise<void> {
     if (this.#used.size === 0) return
     const used = this.#used
     this.#used = new Map()
-    await apiKeysRepository(this.#db).recordUse(new Map([...used].map(([id, at]) => [id, new Date(at)])))
+    const firsts = await apiKeysRepository(this.#db).recordUse(new Map([...used].map(([id, at]) => [id, new Date(at)])))
+    if (firsts.length > 0) await this.#onFirstUseToday(firsts)
   }
 
   startFlushing (onError: (error: unknown) => void): void {

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, loadDatabaseConfig, type LoadConfigOptions } from '../config.js'
 import { createCompanyCommand, createUserCommand, resetPasswordCommand } from './admin-commands.js'
+import { auditListCommand, auditVerifyCommand } from './audit-commands.js'
 import { commandHelp, CONFIGURATION_POINTER, EXIT_FAILED, EXIT_USAGE, parseCommandArgs, UsageError, type Command } from './command.js'
 import { demoCommand } from './demo-command.js'
 import { migrateCommand } from './migrate-command.js'
@@ -23,6 +24,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'sso-set': ssoSetCommand(settings),
   'sso-show': ssoShowCommand(settings),
   'sso-remove': ssoRemoveCommand(settings),
+  audit: auditListCommand(databaseSettings),
+  'audit-verify': auditVerifyCommand(databaseSettings),
   demo: demoCommand(),
 }
 
@@ -70,7 +73,11 @@ async function main (argv: string[]): Promise<void> {
     process.stdout.write(`atenex-gateway ${packageInfo().version} (Node.js ${process.version})\n`)
     return
   }
-  const name = first === undefined || first.startsWith('-') ? 'serve' : first
+  // A sub-command may be spelt as two words: `audit verify` is `audit-verify`.
+  const second = argv[1]
+  const joined = first !== undefined && second !== undefined && COMMANDS[`${first}-${second}`] !== undefined
+  if (joined) argv.splice(0, 2, `${first}-${second}`)
+  const name = first === undefined || first.startsWith('-') ? 'serve' : argv[0] as string
   const command = COMMANDS[name]
   if (!command) {
     process.stderr.write(`atenex-gateway: unknown command '${name}'\n\n${usage()}`)
@@ -78,7 +85,7 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   try {
-    const values = parseCommandArgs(command, argv.slice(name === first ? 1 : 0))
+    const values = parseCommandArgs(command, argv.slice(name === argv[0] ? 1 : 0))
     if (values.help) {
       process.stdout.write(commandHelp(command))
       return

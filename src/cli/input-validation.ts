@@ -17,17 +17,17 @@ function check (_route: string, schema: object, value: unknown): ErrorObject | u
   return validate(value) ? undefined : (validate.errors?.[0] ?? { keyword: 'unknown', instancePath: '', schemaPath: '', params: {}, message: 'is invalid' })
 }
 
-function refusal (route: string, issue: ErrorObject, names: FieldNames, field?: string): UsageError {
+function refusal (route: string, issue: ErrorObject, names: FieldNames, field?: string, method = 'POST'): UsageError {
   const missing = issue.keyword === 'required' ? String(issue.params.missingProperty) : undefined
   const name = missing ?? field ?? issue.instancePath.split('/')[1] ?? ''
   const what = missing === undefined ? (issue.message ?? 'is invalid') : 'is required'
-  return new UsageError(`${names[name] ?? name} ${what} (the rule of POST ${route})`)
+  return new UsageError(`${names[name] ?? name} ${what} (the rule of ${method} ${route})`)
 }
 
 /** Validates a whole body as the route would (mutating it as Fastify does: defaults applied); throws a UsageError naming the first refused field. */
-export function validateAsRoute (route: string, schema: object, body: Record<string, unknown>, names: FieldNames): void {
+export function validateAsRoute (route: string, schema: object, body: Record<string, unknown>, names: FieldNames, method = 'POST'): void {
   const issue = check(route, schema, body)
-  if (issue !== undefined) throw refusal(route, issue, names)
+  if (issue !== undefined) throw refusal(route, issue, names, undefined, method)
 }
 
 /** Validates some fields of a body by their own schemas, before the rest (a password still to be typed) is known. */

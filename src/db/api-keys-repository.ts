@@ -95,12 +95,22 @@ export function apiKeysRepository (db: Queryable) {
     },
 
     /** One statement for every key used since the last flush (the request path never writes). */
-    async recordUse (lastUsed: ReadonlyMap<string, Date>): Promise<void> {
-      if (lastUsed.size === 0) return
-      await db.query(
-        `UPDATE gateway_api_keys AS k SET last_used_at = greatest(coalesce(k.last_used_at, u.at), u.at)
-           FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE k.id = u.id`,
+    /**
+     * Writes the batch's last uses; answers the keys whose previous use was on an earlier UTC day (or never):
+     * their first use today. Row locks make two replicas' flushes agree on which of them saw it first.
+     */
+    async recordUse (lastUsed: ReadonlyMap<string, Date>): Promise<{ id: string, companyId: string, at: Date }[]> {
+      if (lastUsed.size === 0) return []
+      const { rows } = await db.query<{ id: string, company_id: string, at: Date }>(
+        `WITH used AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)),
+              before AS (SELECT k.id, k.last_used_at FROM gateway_api_keys AS k JOIN used ON used.id = k.id FOR UPDATE OF k)
+         UPDATE gateway_api_keys AS k SET last_used_at = greatest(coalesce(k.last_used_at, u.at), u.at)
+           FROM used AS u, before AS b WHERE k.id = u.id AND b.id = k.id
+         RETURNING k.id, k.company_id, u.at,
+           (b.last_used_at IS NULL OR (b.last_used_at AT TIME ZONE 'UTC')::date < (u.at AT TIME ZONE 'UTC')::date) AS first_today`,
         [[...lastUsed.keys()], [...lastUsed.values()]])
+      return (rows as ({ id: string, company_id: string, at: Date, first_today: boolean })[])
+        .filter((row) => row.first_today).map((row) => ({ id: row.id, companyId: row.company_id, at: new Date(row.at) }))
     },
   }
 }

@@ -78,6 +78,12 @@ export function usersRepository (db: Queryable) {
       return rows[0] ? toStatus(rows[0]) : null
     },
 
+    /** The user's record, its row locked to the end of the transaction (a change read, decided and written at once). */
+    async findRecordForUpdate (id: string): Promise<UserRecord | null> {
+      const { rows } = await db.query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id])
+      return rows[0] ? toRecord(rows[0]) : null
+    },
+
     async recordLogin (id: string): Promise<void> {
       await db.query('UPDATE users SET last_login = now() WHERE id = $1', [id])
     },

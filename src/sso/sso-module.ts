@@ -4,6 +4,7 @@ import type { SignInDeps } from '../auth/sign-in.js'
 import type { Config } from '../config.js'
 import { companiesRepository } from '../db/companies-repository.js'
 import type { Database } from '../db/database.js'
+import type { AuditLog } from '../audit/audit-log.js'
 import { usersRepository } from '../db/users-repository.js'
 import { OidcClients } from './oidc-clients.js'
 import { providersRepository } from './providers-repository.js'
@@ -26,7 +27,7 @@ export interface Sso {
  * Single sign-on per company with OpenID Connect. The password policy and the refresh check work whether SSO
  * is on or not (a company that gave up passwords stays so when SSO is switched off: it fails closed).
  */
-export function createSso (config: Config, deps: SignInDeps & { readonly db: Database }, log: FastifyBaseLogger): Sso {
+export function createSso (config: Config, deps: SignInDeps & { readonly db: Database, readonly audit: AuditLog }, log: FastifyBaseLogger): Sso {
   const box = resolveSecretBox(config, log)
   const clients = box ? new OidcClients(box, config.sso.allowHttpIssuers) : undefined
   const providers = providersRepository(deps.db)
@@ -42,7 +43,7 @@ export function createSso (config: Config, deps: SignInDeps & { readonly db: Dat
       if (frontendUrl === undefined || callbackUrl === undefined || !box || !clients) return
       const login = new SsoLogin({ providers, users, companies, clients, box, callbackUrl })
       await app.register(ssoRoutes, {
-        prefix: '/api/v1/users/sso', login, sessions, providers, box, frontendUrl, secureCookie: callbackUrl.startsWith('https:'), perIpLimit: hooks.perIpLimit,
+        prefix: '/api/v1/users/sso', login, sessions, providers, box, frontendUrl, secureCookie: callbackUrl.startsWith('https:'), perIpLimit: hooks.perIpLimit, audit: deps.audit,
       })
       await app.register(ssoAdminRoutes, {
         prefix: '/api/v1/admin', providers, adminAuth: hooks.adminAuth, callbackUrl, db: deps.db, companies, box, allowHttpIssuers: config.sso.allowHttpIssuers,

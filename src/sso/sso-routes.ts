@@ -7,6 +7,8 @@ import { domainOf } from './sso-accounts.js'
 import { failureOf, SsoFailure } from './sso-failures.js'
 import type { SsoLogin } from './sso-login.js'
 import type { SsoSessions } from './sso-sessions.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import { auditContext } from '../audit/request-context.js'
 import { callbackSchema, discoverSchema, exchangeSchema, startSchema } from './sso-schemas.js'
 
 export interface SsoRoutesDeps {
@@ -18,6 +20,7 @@ export interface SsoRoutesDeps {
   /** Mark the flow cookie Secure when browsers reach the gateway over https. */
   readonly secureCookie: boolean
   readonly perIpLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  readonly audit: AuditLog
 }
 
 /** What is logged of a failure's cause: class, code and message, never the objects (they hold codes and claims). */
@@ -67,13 +70,18 @@ export async function ssoRoutes (app: FastifyInstance, deps: SsoRoutesDeps): Pro
     // One answer per flow: the cookie is spent whatever happens next.
     clearFlowCookie(reply, deps.secureCookie)
     const query = new URL(request.url, 'http://callback').searchParams
+    const context = auditContext(request)
     try {
-      if (!flow) return fail(request, reply, new SsoFailure('invalid_state'))
+      if (!flow) throw new SsoFailure('invalid_state')
       const grant = await deps.login.complete(flow, query)
       const code = await deps.sessions.issueCode(grant)
       request.log.info({ user_id: grant.userId, company_id: grant.companyId }, 'single sign-on succeeded')
+      await deps.audit.record(context, {
+        type: 'sso.succeeded', actor: { type: 'user', id: grant.userId }, companyId: grant.companyId, target: { type: 'user', id: grant.userId },
+      })
       return toFrontend(reply, 'code', code)
     } catch (error) {
+      await deps.audit.record(context, { type: 'sso.failed', actor: { type: 'system', id: null }, companyId: flow?.companyId ?? null, details: { reason: failureOf(error).code } })
       return fail(request, reply, error)
     }
   })
