@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { settingsSchema } from '../src/config.js'
 import { ERROR_CODES } from '../src/errors.js'
 import { SSO_FAILURES } from '../src/sso/sso-failures.js'
+import { AUDIT_EVENTS } from '../src/audit/events.js'
 
 /** README sections generated from the code, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers. */
 export const README_PATH = 'README.md'
@@ -30,7 +31,14 @@ export function ssoErrorTable (): string {
   return ['| `error` | Meaning |', '|---|---|', ...rows].join('\n')
 }
 
-export const SECTIONS: Record<string, () => string> = { 'config-table': configurationTable, 'error-table': errorTable, 'sso-error-table': ssoErrorTable }
+export function auditEventTable (): string {
+  const rows = Object.entries(AUDIT_EVENTS).map(([type, meaning]) => `| \`${type}\` | ${cell(meaning)} |`)
+  return ['| Event | Written when |', '|---|---|', ...rows].join('\n')
+}
+
+export const SECTIONS: Record<string, () => string> = {
+  'config-table': configurationTable, 'error-table': errorTable, 'sso-error-table': ssoErrorTable, 'audit-event-table': auditEventTable,
+}
 
 export function renderReadme (readme: string): string {
   let out = readme

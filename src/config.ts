@@ -130,7 +130,7 @@ export const settingsSchema = z.object({
   GATEWAY_REFRESH_TOKENS: booleanFromEnv.default(true).describe('Issue rotating refresh tokens at login (POST /api/v1/users/refresh, /logout).'),
   GATEWAY_REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(30).describe('Lifetime of a refresh token, in days.'),
   GATEWAY_AUDIT: booleanFromEnv.default(true).describe('Write the audit trail (GET /api/v1/admin/audit). Off only to measure what it costs.'),
-  GATEWAY_AUDIT_RETENTION_DAYS: positiveInt.max(36_500).default(365).describe('Audit events older than this many days are deleted (hourly, by one replica at a time).'),
+  GATEWAY_AUDIT_RETENTION_DAYS: positiveInt.max(36_500).default(365).describe('Audit events older than this many days are deleted (hourly, oldest first; every replica may run it, the delete is idempotent).'),
   GATEWAY_EXTERNAL_ISSUERS: z.string().optional()
     .describe('JSON array of external token issuers (e.g. Supabase): see "External issuers" below.'),
   GATEWAY_API_KEY_SECRET: z.string().optional()
