@@ -11,17 +11,20 @@ export interface AuditRoutesDeps {
   readonly adminAuth: AuthHook
 }
 
-interface FilterQuery { company_id?: string, type?: string, actor?: string, since?: string, until?: string }
+export interface FilterQuery { company_id?: string, type?: string, actor?: string, since?: string, until?: string }
 
 /** Rows per database read of the export: what it holds in memory at once. */
 const EXPORT_PAGE = 500
 
-const filterOf = (query: FilterQuery): AuditFilter => ({
+/** An RFC 3339 time as a Date; a leap second (valid there, not to JavaScript) is read as the second before it. */
+export const timeOf = (text: string): Date => new Date(text.replace(/:60(?=(\.\d+)?(z|[+-]))/i, ':59'))
+
+export const filterOf = (query: FilterQuery): AuditFilter => ({
   companyId: query.company_id?.toLowerCase(),
   type: query.type,
   actor: query.actor,
-  since: query.since === undefined ? undefined : new Date(query.since),
-  until: query.until === undefined ? undefined : new Date(query.until),
+  since: query.since === undefined ? undefined : timeOf(query.since),
+  until: query.until === undefined ? undefined : timeOf(query.until),
 })
 
 export const auditEventView = (row: AuditRow) => ({

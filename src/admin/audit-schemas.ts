@@ -8,8 +8,8 @@ const tags = ['audit']
 const ADMIN_ERRORS = [401, { 403: 'No company in the token, or the administrator role is missing' }, 422, 429] as const
 const nullableString = { type: ['string', 'null'] } as const
 
-/** An event id: the cursor is the last id of a page, as a decimal string (treat it as opaque). */
-const idText = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const
+/** An event id: the cursor is the last id of a page, as a decimal string (treat it as opaque). Within bigint's range. */
+const idText = { type: 'string', pattern: '^[1-9][0-9]{0,17}$' } as const
 
 export const auditEventSchema = {
   type: 'object',

@@ -1,5 +1,5 @@
 import type { DatabaseConfig } from '../config.js'
-import { auditEventView, chainReportView } from '../admin/audit-routes.js'
+import { auditEventView, chainReportView, filterOf, type FilterQuery } from '../admin/audit-routes.js'
 import { listAuditSchema } from '../admin/audit-schemas.js'
 import { verifyAll } from '../audit/verify.js'
 import { auditRepository } from '../db/audit-repository.js'
@@ -45,13 +45,7 @@ export function auditListCommand (loadDatabase: () => DatabaseConfig): Command {
       const query = queryOf({ limit: '50', ...values })
       const limit = query.limit as number
       await withDatabase(loadDatabase(), async (db) => {
-        const rows = await auditRepository(db).page({
-          companyId: (query.company_id as string | undefined)?.toLowerCase(),
-          type: query.type as string | undefined,
-          actor: query.actor as string | undefined,
-          since: query.since === undefined ? undefined : new Date(query.since as string),
-          until: query.until === undefined ? undefined : new Date(query.until as string),
-        }, query.cursor === undefined ? null : BigInt(query.cursor as string), limit + 1)
+        const rows = await auditRepository(db).page(filterOf(query as FilterQuery), query.cursor === undefined ? null : BigInt(query.cursor as string), limit + 1)
         for (const row of rows.slice(0, limit)) process.stdout.write(`${JSON.stringify(auditEventView(row))}\n`)
         if (rows.length > limit) process.stderr.write(`More events: --cursor ${rows[limit - 1]?.id ?? ''}\n`)
       })

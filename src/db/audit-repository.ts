@@ -29,7 +29,7 @@ export interface AuditFilter {
 }
 
 interface Row {
-  id: string | number
+  id: string | number | bigint
   occurred_at: Date
   type: string
   actor_type: string
@@ -45,7 +45,7 @@ interface Row {
   hash: string
 }
 
-const COLUMNS = 'id::text AS id, occurred_at, type, actor_type, actor_id, target_type, target_id, company_id, client_ip, user_agent, request_id, details, prev_hash, hash'
+const COLUMNS = 'id, occurred_at, type, actor_type, actor_id, target_type, target_id, company_id, client_ip, user_agent, request_id, details, prev_hash, hash'
 
 const toRow = (row: Row): AuditRow => ({
   id: String(row.id),
