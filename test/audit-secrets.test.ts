@@ -68,7 +68,9 @@ for (const { backend, skip } of await backends()) {
       secrets.add(rotated.key)
       await fetch(`${api}/api/v1/admin/api-keys/${key.id}`, { method: 'DELETE', headers: adminAuth })
       await fetch(`${api}/api/v1/admin/users/${created.id}`, { method: 'PATCH', headers: { ...adminAuth, 'content-type': 'application/json' }, body: JSON.stringify({ is_active: false, roles: ['admin'] }) })
-      await fetch(`${api}/api/v1/admin/stats`, { headers: { authorization: `Bearer ${refreshed.access_token}` } })
+      const memberToken = await gateway.tokenFor(await gateway.user({ companyId }))
+      secrets.add(memberToken)
+      assert.equal((await fetch(`${api}/api/v1/admin/stats`, { headers: { authorization: `Bearer ${memberToken}` } })).status, 403)
 
       // What the database holds of those secrets counts as a secret too.
       const db = gateway.app.gateway.db

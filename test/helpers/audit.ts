@@ -18,7 +18,7 @@ export interface AuditEventView {
 
 /** Every stored row, oldest first, straight from SQL (no API in between). */
 export async function auditRows (gateway: TestGateway): Promise<Record<string, unknown>[]> {
-  const { rows } = await gateway.app.gateway.db.query('SELECT id::text AS id, * FROM audit_events ORDER BY id')
+  const { rows } = await gateway.app.gateway.db.query('SELECT * FROM audit_events ORDER BY audit_events.id')
   return rows
 }
 
