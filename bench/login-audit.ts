@@ -61,6 +61,27 @@ async function measure (audit: boolean, seconds: number, concurrency: number): P
   }
 }
 
+/** The audit write on its own: what a login adds beside its bcrypt compare (timed the same way, one after another). */
+async function writeCost (): Promise<{ writeMs: number, bcryptMs: number }> {
+  const postgres = await createPostgresDatabase()
+  const app = await buildApp(loadConfig({ ...postgres.env, GATEWAY_JWT_SECRET: 'bench-secret-0123456789abcdef0123456789abcdef', GATEWAY_LOG_LEVEL: 'ERROR' }))
+  try {
+    const writes = 500
+    let started = performance.now()
+    for (let i = 0; i < writes; i++) {
+      await app.gateway.audit.record({ clientIp: '203.0.113.1', userAgent: 'bench', requestId: `r-${i}` }, { type: 'login.failed', actor: { type: 'system', id: null }, companyId: null, details: { reason: 'unknown_account' } })
+    }
+    const writeMs = (performance.now() - started) / writes
+    const hash = await bcrypt.hash('bench-password-1', BCRYPT_COST)
+    started = performance.now()
+    for (let i = 0; i < 10; i++) await bcrypt.compare('wrong-password', hash)
+    return { writeMs, bcryptMs: (performance.now() - started) / 10 }
+  } finally {
+    await app.close()
+    await postgres.drop()
+  }
+}
+
 const rounds = Number(values.rounds)
 const results: Record<'on' | 'off', number[]> = { on: [], off: [] }
 for (let round = 0; round < rounds; round++) {
@@ -73,3 +94,5 @@ const fmt = (list: number[]): string => list.map((value) => value.toFixed(2)).jo
 process.stdout.write(`login/s with audit: ${fmt(results.on)} (mean ${mean(results.on).toFixed(2)})\n`)
 process.stdout.write(`login/s without:    ${fmt(results.off)} (mean ${mean(results.off).toFixed(2)})\n`)
 process.stdout.write(`ratio with/without: ${(mean(results.on) / mean(results.off)).toFixed(3)}\n`)
+const cost = await writeCost()
+process.stdout.write(`one audit write: ${cost.writeMs.toFixed(2)} ms; one bcrypt compare (cost ${BCRYPT_COST}): ${cost.bcryptMs.toFixed(1)} ms (${(100 * cost.writeMs / cost.bcryptMs).toFixed(2)}%)\n`)
