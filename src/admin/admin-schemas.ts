@@ -148,7 +148,6 @@ export const updateUserSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
-    minProperties: 1,
     properties: {
       is_active: { type: 'boolean' },
       roles: { type: 'array', minItems: 1, items: { type: 'string', enum: ['user', 'admin'] } },
