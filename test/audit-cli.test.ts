@@ -74,6 +74,13 @@ for (const { backend, skip } of cases) {
       const broken = await runCli(['audit', 'verify'], env)
       assert.equal(broken.status, 1)
       assert.match(broken.stderr, new RegExp(`chain ${COMPANY}: broken at event ${ids[3] ?? ''} \\(altered\\)`))
+
+      // What the command line itself changes is audited, by the system's `cli` actor.
+      const made = await runCli(['create-company', '--name', 'Made by the CLI'], env)
+      assert.equal(made.status, 0, made.stderr)
+      const [event] = (await runCli(['audit', '--type', 'company.created', '--limit', '1'], env)).stdout.trim().split('\n').map((line) => JSON.parse(line) as { actor: unknown, company_id: string })
+      assert.deepEqual(event?.actor, { type: 'system', id: 'cli' })
+      assert.equal(event?.company_id, made.stdout.trim())
     })
   })
 }

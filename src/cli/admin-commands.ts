@@ -6,6 +6,8 @@ import { companiesRepository, DuplicateCompanyError } from '../db/companies-repo
 import { refreshTokensRepository } from '../db/refresh-tokens-repository.js'
 import { DuplicateEmailError, usersRepository } from '../db/users-repository.js'
 import { GatewayError } from '../errors.js'
+import { AuditLog } from '../audit/audit-log.js'
+import { NO_REQUEST, type AuditActor } from '../audit/events.js'
 import { CommandError, requireOption, step, UsageError, type Command } from './command.js'
 import { withDatabase } from './database.js'
 import { validateAsRoute, validateFields } from './input-validation.js'
@@ -19,6 +21,10 @@ const BCRYPT_STEP = 'Hashing the password (bcrypt, cost 12)'
 
 /** The embedded database is held by the server while it runs: say so where a newcomer hits it. */
 const EMBEDDED_NOTE = 'On the embedded database, stop the server first (it holds the data folder), or use the admin API while it runs.'
+
+/** What the command line does is in the audit trail too, by the system's `cli` actor (no request, no address). */
+const CLI_ACTOR: AuditActor = { type: 'system', id: 'cli' }
+const auditOf = (db: Parameters<Parameters<typeof withDatabase>[1]>[0]): AuditLog => new AuditLog(db, true, (error) => { throw error })
 
 const refusePasswordFlag = { type: 'string', hidden: true, description: 'Refused, with the reason.' } as const
 
@@ -34,7 +40,10 @@ export function createCompanyCommand (loadDatabase: () => DatabaseConfig): Comma
       validateAsRoute(COMPANIES_ROUTE, createCompanySchema.body, { name }, { name: '--name' })
       await withDatabase(loadDatabase(), async (db) => {
         try {
-          const company = await step(`Creating company '${name}'`, () => companiesRepository(db).create(name))
+          const company = await step(`Creating company '${name}'`, () => auditOf(db).withChange(NO_REQUEST, async (tx) => {
+            const created = await companiesRepository(tx).create(name)
+            return { result: created, events: [{ type: 'company.created', actor: CLI_ACTOR, companyId: created.id, target: { type: 'company', id: created.id }, details: { name } }] }
+          }))
           process.stdout.write(`${company.id}\n`)
         } catch (error) {
           if (error instanceof DuplicateCompanyError) throw new CommandError(`a company named '${name}' already exists`)
@@ -80,8 +89,9 @@ export function createUserCommand (loadDatabase: () => DatabaseConfig): Command 
         }
         const hashedPassword = await step(BCRYPT_STEP, () => hashPassword(password))
         try {
-          const user = await step(`Creating user ${email}`, () => usersRepository(db).create({
-            email, hashedPassword, fullName: typeof body.name === 'string' ? body.name : null, companyId, roles,
+          const user = await step(`Creating user ${email}`, () => auditOf(db).withChange(NO_REQUEST, async (tx) => {
+            const created = await usersRepository(tx).create({ email, hashedPassword, fullName: typeof body.name === 'string' ? body.name : null, companyId, roles })
+            return { result: created, events: [{ type: 'user.created', actor: CLI_ACTOR, companyId, target: { type: 'user', id: created.id }, details: { roles: created.roles } }] }
           }))
           process.stdout.write(`${user.id}\n`)
         } catch (error) {
