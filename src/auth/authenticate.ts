@@ -10,22 +10,15 @@ import { adminRequired, companyInactive, companyRequired, invalidToken, notAuthe
 import type { Identity } from './identity.js'
 import type { NotifiedCache } from './notified-cache.js'
 import type { Sessions } from './sessions.js'
+import type { VerifiedToken } from './token-claims.js'
 import type { TokenVerifier } from './token-verifier.js'
 
 const BEARER = /^Bearer +(\S+) *$/i
 
 export type AuthHook = (request: FastifyRequest) => Promise<void>
 
-/** What a credential says about who presents it, before the database has a say. */
-export interface Subject {
-  readonly userId: string
-  readonly companyId: string | null
-  readonly email: string | null
-  readonly sessionId: string | null
-  readonly expiresAt: number
-  /** False for an external issuer trusted without a local account (no database roles, so never admin). */
-  readonly requireLocalUser: boolean
-}
+/** What a credential says about who presents it, before the database has a say: a verified token's claims. */
+export type Subject = VerifiedToken
 
 export interface Authenticators {
   /** Proxied routes: valid token, existing active user, company in the token. Synchronous when both are cached. */

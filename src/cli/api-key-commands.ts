@@ -33,6 +33,11 @@ function apiKeysOf (config: Config, db: Database): ApiKeys {
   return new ApiKeys(db, apiKeyHashingKey(config.apiKeySecret, resolveJwtSecret(config, quiet)), config.userCacheTtlMs)
 }
 
+/** Opens the database for one command and hands it the ApiKeys service. */
+async function withApiKeys (config: Config, work: (keys: ApiKeys, db: Database) => Promise<void>): Promise<void> {
+  await withDatabase(config.database, async (db) => work(apiKeysOf(config, db), db))
+}
+
 const printKey = (view: object, key?: string): void => {
   process.stdout.write(`${JSON.stringify(key === undefined ? view : { ...view, key }, null, 2)}\n`)
 }
@@ -64,7 +69,7 @@ export function apiKeyCreateCommand (loadConfig: () => Config): Command {
       validateAsRoute(KEYS_ROUTE, newApiKeyBody(scopesOf(loadRouteTable(config))), body, KEY_FIELDS)
       const expiresAt = body.expires_at === null ? null : new Date(String(body.expires_at))
       if (expiresAt !== null && expiresAt.getTime() <= Date.now()) throw new UsageError('--expires-at must be in the future')
-      await withDatabase(config.database, async (db) => {
+      await withApiKeys(config, async (keys, db) => {
         const companies = companiesRepository(db)
         if (!await companies.findById(companyId)) throw new CommandError(`no company with id ${companyId}`)
         try {
@@ -73,7 +78,7 @@ export function apiKeyCreateCommand (loadConfig: () => Config): Command {
           if (error instanceof GatewayError) throw new CommandError(String(error.detail))
           throw error
         }
-        const { record, key } = await step(`Creating API key '${String(body.name)}'`, () => apiKeysOf(config, db).create({
+        const { record, key } = await step(`Creating API key '${String(body.name)}'`, () => keys.create({
           companyId, name: String(body.name), scopes: body.scopes as string[], expiresAt, rateLimitPerMinute: body.rate_limit_per_minute as number | null, createdBy: null,
         }))
         printKey(apiKeyView(record), key)
@@ -92,9 +97,9 @@ export function apiKeyListCommand (loadConfig: () => Config): Command {
     run: async (values) => {
       const companyId = uuidOption(values, 'company-id')
       const config = loadConfig()
-      await withDatabase(config.database, async (db) => {
+      await withApiKeys(config, async (keys, db) => {
         if (!await companiesRepository(db).findById(companyId)) throw new CommandError(`no company with id ${companyId}`)
-        printKey((await apiKeysOf(config, db).list(companyId)).map(apiKeyView))
+        printKey((await keys.list(companyId)).map(apiKeyView))
       })
     },
   }
@@ -115,8 +120,8 @@ export function apiKeyRotateCommand (loadConfig: () => Config): Command {
       const grace = String(values['grace-seconds'] ?? DEFAULT_GRACE_SECONDS)
       if (!/^[0-9]+$/.test(grace) || Number(grace) > 30 * 86_400) throw new UsageError('--grace-seconds takes 0 to 2592000')
       const config = loadConfig()
-      await withDatabase(config.database, async (db) => {
-        const rotated = await step('Rotating the key', () => apiKeysOf(config, db).rotate(keyId, Number(grace)))
+      await withApiKeys(config, async (keys) => {
+        const rotated = await step('Rotating the key', () => keys.rotate(keyId, Number(grace)))
         if (!rotated) throw new CommandError(`no API key ${keyId}, or it is revoked`)
         printKey(apiKeyView(rotated.record), rotated.key)
       })
@@ -134,8 +139,8 @@ export function apiKeyRevokeCommand (loadConfig: () => Config): Command {
     run: async (values) => {
       const keyId = uuidOption(values, 'key-id')
       const config = loadConfig()
-      await withDatabase(config.database, async (db) => {
-        const revoked = await step('Revoking the key', () => apiKeysOf(config, db).revoke(keyId))
+      await withApiKeys(config, async (keys) => {
+        const revoked = await step('Revoking the key', () => keys.revoke(keyId))
         if (!revoked) throw new CommandError(`no API key ${keyId}`)
         printKey(apiKeyView(revoked))
       })
