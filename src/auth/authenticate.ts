@@ -73,7 +73,7 @@ function admit (subject: Subject, requireCompany: boolean, sessions: Sessions, u
     userId: subject.userId,
     companyId,
     email: subject.email ?? user?.email ?? null,
-    roles: user?.roles ?? [],
+    roles: user?.roles ?? NO_ROLES,
     authType: 'user',
     localUser: subject.requireLocalUser,
     scopes: null,
@@ -85,6 +85,11 @@ function admit (subject: Subject, requireCompany: boolean, sessions: Sessions, u
 
 /** No expiry: a socket opened with a key lives until the key changes (checked again then). */
 const NEVER = Number.MAX_SAFE_INTEGER
+/**
+ * One empty role list for every identity without database roles (API keys, external users), because the
+ * assertion cache compares roles by reference: a new [] per request made it sign every key's request.
+ */
+const NO_ROLES: readonly string[] = Object.freeze([])
 
 /**
  * What an API key may do now (issue 17): not revoked, not expired, its previous secret only within the
@@ -100,7 +105,7 @@ function admitKey ({ record, matchedHash }: VerifiedKey, company: CompanyStatus 
     userId: record.id,
     companyId: record.companyId,
     email: null,
-    roles: [],
+    roles: NO_ROLES,
     authType: 'api_key',
     localUser: false,
     scopes: record.scopes,
