@@ -70,7 +70,7 @@ async function measure (context: Context, scenario: Scenario, target: Target, ro
     return { scenario: scenario.id, target: target.id, round, result, peakRssBytes: rss.stop(), cpuUsPerRequest }
   } finally {
     rss.stop()
-    if (target.id === 'c') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
+    if (target.id === 'c' || target.id === 'ck') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
   }
 }
 

@@ -153,6 +153,9 @@ export async function startGateway (upstreamUrl: string, secret: string, options
     GATEWAY_RATE_LIMIT_USER_PER_MINUTE: UNLIMITED,
     GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE: UNLIMITED,
     GATEWAY_RATE_LIMIT_IP_PER_MINUTE: UNLIMITED,
+    // The WebSocket scenario's 50 sockets are one user's (the caps' bookkeeping runs; a build without them ignores these).
+    GATEWAY_WEBSOCKET_MAX_PER_USER: '10000',
+    GATEWAY_WEBSOCKET_MAX_PER_COMPANY: '10000',
     ...options.env,
   })
   // taskset execs node, so child.pid is the gateway itself.
@@ -227,8 +230,8 @@ export async function startTargets (
   const want = new Set(ids)
   const targets: Target[] = []
   const skipped: Partial<Record<TargetId, string>> = {}
-  const gateway = want.has('c') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
-  if (gateway) targets.push(gateway)
+  const gateway = want.has('c') || want.has('ck') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
+  if (gateway && want.has('c')) targets.push(gateway)
   if (gateway && want.has('ck')) targets.push(await apiKeyTarget(gateway))
   if (want.has('c0') && baseline.root !== undefined) {
     const logLevel = baseline.logLevel ?? gatewayOptions.logLevel
