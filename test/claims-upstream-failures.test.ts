@@ -5,6 +5,7 @@ import { jsonOf, rawRequest, type RawResponse } from './helpers/http.js'
 import { writeRoutesFile } from './helpers/routes-file.js'
 import { python3Missing, startBlackhole, startTcpUpstream, type Blackhole, type TcpUpstream } from './helpers/tcp-upstreams.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import { eventually } from './helpers/wait.js'
 
 // README, "Errors": 502 for an answer that is not HTTP, 503 for a name that does not resolve, 504 when the
 // upstream does not connect, answer or send body bytes in time; a response cut after its head reaches the
@@ -62,6 +63,22 @@ describe('upstream failures, as undici raises them', () => {
     await Promise.all([stalling.close(), dying.close(), garbage.close(), blackhole?.close()])
   })
 
+  /** gateway_upstream_errors_total for one upstream and code. */
+  const upstreamErrors = async (upstream: string, code: string): Promise<number> => {
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    const line = metrics.split('\n').find((l) => l.startsWith('gateway_upstream_errors_total{') && l.includes(`upstream="${upstream}"`) && l.includes(`code="${code}"`))
+    return line === undefined ? 0 : Number(line.split(' ').at(-1))
+  }
+
+  /** A cut after the head is the upstream's failure in the access log and the metrics, not a client gone (499). */
+  const expectUpstreamBlamed = async (requestId: string, upstream: string, code: string, before: number): Promise<void> => {
+    const accessOf = (): Record<string, unknown> | undefined => gateway.logs.entries.find((entry) => entry.request_id === requestId && 'status' in entry)
+    await eventually(() => accessOf() !== undefined, 2000, 'the access line')
+    assert.equal(accessOf()?.status, 200, 'the status that was sent')
+    assert.equal(accessOf()?.error_code, code)
+    assert.equal(await upstreamErrors(upstream, code), before + 1, `gateway_upstream_errors_total{upstream="${upstream}",code="${code}"}`)
+  }
+
   test('an upstream whose TCP handshake never completes: 504 after the connect timeout (1 s), not the route\'s 8 s', { skip: python3Missing }, async () => {
     const { response, ms } = await outcome(gateway.url, '/api/v1/blackhole/x', { ...auth, 'x-request-id': 'claim-connect-timeout' })
     assert.ok(response, 'an answer')
@@ -86,17 +103,18 @@ describe('upstream failures, as undici raises them', () => {
   })
 
   for (const framing of ['content-length', 'chunked'] as const) {
-    test(`a body that stalls after its first bytes (${framing}): the client sees the response cut within the timeout, never a clean end`, async () => {
+    test(`a body that stalls after its first bytes (${framing}): the client sees the response cut within the timeout, never a clean end; logged as the upstream's timeout, not a client gone`, async () => {
       stalling.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain', ...(framing === 'content-length' ? { 'content-length': '1000' } : {}) })
         res.write('first bytes ')
       }
-      const { response, error, ms } = await outcome(gateway.url, '/api/v1/stalling/body', auth)
+      const requestId = `claim-stall-${framing}`
+      const before = await upstreamErrors('stalling', 'UPSTREAM_TIMEOUT')
+      const { response, error, ms } = await outcome(gateway.url, '/api/v1/stalling/body', { ...auth, 'x-request-id': requestId })
       assert.equal(response, undefined, `a clean ${response?.status} with ${response?.body.length} bytes`)
       assert.ok(error, 'the client saw an error')
       assert.ok(ms < 5000, `cut after ${ms.toFixed(0)} ms`)
-      const warned = gateway.logs.entries.find((entry) => entry.msg === 'upstream response failed after its head was sent' && /UND_ERR_BODY_TIMEOUT/.test(JSON.stringify(entry)))
-      assert.ok(warned, 'the body timeout is logged')
+      await expectUpstreamBlamed(requestId, 'stalling', 'UPSTREAM_TIMEOUT', before)
     })
   }
 
@@ -121,14 +139,17 @@ describe('upstream failures, as undici raises them', () => {
   })
 
   for (const framing of ['content-length', 'chunked'] as const) {
-    test(`an upstream that dies after its head and part of its body (${framing}): the client sees a cut, not a clean truncated body`, async () => {
+    test(`an upstream that dies after its head and part of its body (${framing}): the client sees a cut, not a clean truncated body; logged as the upstream's failure`, async () => {
       dying.handler = (req, res) => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', ...(framing === 'content-length' ? { 'content-length': '100000' } : {}) })
         res.write(Buffer.alloc(4096, 1), () => { setImmediate(() => req.socket.destroy()) })
       }
-      const { response, error } = await outcome(gateway.url, '/api/v1/dying/x', auth)
+      const requestId = `claim-dying-${framing}`
+      const before = await upstreamErrors('dying', 'UPSTREAM_BAD_GATEWAY')
+      const { response, error } = await outcome(gateway.url, '/api/v1/dying/x', { ...auth, 'x-request-id': requestId })
       assert.equal(response, undefined, `a clean ${response?.status} with ${response?.body.length} bytes`)
       assert.ok(error, 'the client saw an error')
+      await expectUpstreamBlamed(requestId, 'dying', 'UPSTREAM_BAD_GATEWAY', before)
       // The gateway itself goes on serving.
       dying.handler = (_req, res) => res.end('fine')
       const next = await rawRequest(gateway.url, '/api/v1/dying/y', { headers: auth })
