@@ -4,11 +4,12 @@ import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { startGateway, type TestGateway } from './helpers/gateway.js'
 import { rawRequest } from './helpers/http.js'
-import { echo, startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import { closedPortUrl, echo, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
 
 // README, "Configuration": the effect of GATEWAY_QUERY_ASK_TIMEOUT, GATEWAY_QUERY_UPSTREAM_PREFIX, the two
-// keep-alive timeouts (clients', upstreams') and GATEWAY_MAX_CONNECTIONS, each set away from its default.
+// keep-alive timeouts (clients', upstreams'), GATEWAY_MAX_CONNECTIONS and GATEWAY_METRICS_PORT, each set away
+// from its default.
 
 describe('GATEWAY_QUERY_ASK_TIMEOUT and GATEWAY_QUERY_UPSTREAM_PREFIX', () => {
   let query: StandInUpstream
@@ -53,17 +54,27 @@ describe('GATEWAY_QUERY_ASK_TIMEOUT and GATEWAY_QUERY_UPSTREAM_PREFIX', () => {
   })
 })
 
-describe('keep-alive timeouts and GATEWAY_MAX_CONNECTIONS', () => {
+describe('keep-alive timeouts, GATEWAY_MAX_CONNECTIONS and GATEWAY_METRICS_PORT', () => {
   let upstream: StandInUpstream
   let gateway: TestGateway
   let auth: Record<string, string>
   /** When each upstream connection opened and closed. */
   const upstreamSockets: { opened: number, closed?: number }[] = []
+  let metricsPort: string
 
   before(async () => {
     upstream = await startUpstream()
+    // The metrics port must be named beforehand: one that was free a moment ago.
+    metricsPort = new URL(await closedPortUrl()).port
     gateway = await startGateway({
-      env: { GATEWAY_INGEST_SERVICE_URL: upstream.url, GATEWAY_KEEP_ALIVE_TIMEOUT: '1', GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT: '1', GATEWAY_MAX_CONNECTIONS: '3' },
+      env: {
+        GATEWAY_INGEST_SERVICE_URL: upstream.url,
+        GATEWAY_KEEP_ALIVE_TIMEOUT: '1',
+        GATEWAY_HTTP_CLIENT_KEEPALIVE_TIMEOUT: '1',
+        GATEWAY_MAX_CONNECTIONS: '3',
+        GATEWAY_METRICS_PORT: metricsPort,
+        GATEWAY_HOST: '127.0.0.1',
+      },
     })
     auth = { authorization: `Bearer ${await gateway.tokenFor(await gateway.user({ companyId: (await gateway.company()).id }))}` }
   })
@@ -84,6 +95,15 @@ describe('keep-alive timeouts and GATEWAY_MAX_CONNECTIONS', () => {
     await once(socket, 'connect')
     return { socket, data: () => data, closedAt: () => closedAt }
   }
+
+  // First: it counts the main port's requests from zero.
+  test('GATEWAY_METRICS_PORT: /metrics moves to its own port: 404 on the main one, the Prometheus text (with the main port\'s traffic) on the other', async () => {
+    assert.equal((await rawRequest(gateway.url, '/health/live')).status, 200)
+    assert.equal((await rawRequest(gateway.url, '/metrics')).status, 404)
+    const scraped = await rawRequest(`http://127.0.0.1:${metricsPort}`, '/metrics')
+    assert.equal(scraped.status, 200)
+    assert.match(scraped.body.toString(), /^gateway_http_request_duration_seconds_count\{route="\/health\/live",method="GET",status="200"\} 1$/m)
+  })
 
   test('GATEWAY_KEEP_ALIVE_TIMEOUT=1: an idle client connection is closed by the gateway after about a second, not before', async () => {
     const client = await openClient()
