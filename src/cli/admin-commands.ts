@@ -6,8 +6,8 @@ import { companiesRepository, DuplicateCompanyError } from '../db/companies-repo
 import { refreshTokensRepository } from '../db/refresh-tokens-repository.js'
 import { DuplicateEmailError, usersRepository } from '../db/users-repository.js'
 import { GatewayError } from '../errors.js'
-import { AuditLog } from '../audit/audit-log.js'
-import { NO_REQUEST, type AuditActor } from '../audit/events.js'
+import { NO_REQUEST } from '../audit/events.js'
+import { auditOf, CLI_ACTOR } from './cli-audit.js'
 import { CommandError, requireOption, step, UsageError, type Command } from './command.js'
 import { withDatabase } from './database.js'
 import { validateAsRoute, validateFields } from './input-validation.js'
@@ -21,10 +21,6 @@ const BCRYPT_STEP = 'Hashing the password (bcrypt, cost 12)'
 
 /** The embedded database is held by the server while it runs: say so where a newcomer hits it. */
 const EMBEDDED_NOTE = 'On the embedded database, stop the server first (it holds the data folder), or use the admin API while it runs.'
-
-/** What the command line does is in the audit trail too, by the system's `cli` actor (no request, no address). */
-const CLI_ACTOR: AuditActor = { type: 'system', id: 'cli' }
-const auditOf = (db: Parameters<Parameters<typeof withDatabase>[1]>[0]): AuditLog => new AuditLog(db, true, (error) => { throw error })
 
 const refusePasswordFlag = { type: 'string', hidden: true, description: 'Refused, with the reason.' } as const
 
