@@ -244,6 +244,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     passwordLoginAllowed: sso.passwordLoginAllowed,
     refreshCheck: sso.checkRefresh,
     audit: services.audit,
+    forgetUser: (userId: string) => services.userCache.invalidate(userId),
   })
   await sso.register(app, { perIpLimit: traffic.perIp, adminAuth: services.auth.admin })
   await app.register(wsTicketRoute, { prefix: '/api/v1/users', tickets: services.tickets, strictAuth: services.auth.strict, userLimit: traffic.perUser })
@@ -254,6 +255,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     sessions: services.sessions,
     adminAuth: services.auth.admin,
     audit: services.audit,
+    forgetUser: (userId: string) => services.userCache.invalidate(userId),
   })
   await app.register(apiKeyRoutes, {
     prefix: '/api/v1/admin',

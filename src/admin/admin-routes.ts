@@ -19,6 +19,8 @@ export interface AdminRoutesDeps {
   readonly sessions: Sessions
   readonly adminAuth: AuthHook
   readonly audit: AuditLog
+  /** Drops this replica's cached status of a user at once (NOTIFY tells the others, and this one, a moment later). */
+  readonly forgetUser: (userId: string) => void
 }
 
 export const userView = (user: UserRecord) => ({
@@ -109,6 +111,7 @@ export async function adminRoutes (app: FastifyInstance, deps: AdminRoutesDeps):
       }
       return { result: { ...user, isActive: isActive ?? user.isActive, roles: newRoles }, events }
     })
+    deps.forgetUser(userId)
     request.log.info({ target_user_id: userId, is_active: updated.isActive, roles: updated.roles }, 'user updated')
     return userView(updated)
   })

@@ -40,6 +40,12 @@ export interface UserRoutesDeps {
   /** Throws for a refresh-token family that may no longer refresh (a single sign-on session its company ended). */
   readonly refreshCheck: (family: { readonly userId: string, readonly familyId: string }) => Promise<void>
   readonly audit: AuditLog
+  /**
+   * Drops this replica's cached status of a user at once: the token ensure-company answers names the new
+   * company, and the next request (from the same client, at once) must not meet the old one in the cache
+   * before NOTIFY clears it.
+   */
+  readonly forgetUser: (userId: string) => void
 }
 
 /** Why a password login was refused, for the audit trail only: every caller gets the same 401. */
@@ -226,6 +232,7 @@ export async function userRoutes (app: FastifyInstance, deps: UserRoutesDeps): P
           })
           return { result: undefined, events: user.companyId === null ? [moved(companyId)] : [moved(user.companyId), moved(companyId)] }
         })
+        deps.forgetUser(user.id)
       }
       // The same login goes on under its session; a token from before sessions existed gets one now.
       const sessionId = identity.sessionId ?? await deps.sessions.open(user.id, 'password')
