@@ -3,11 +3,11 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { CHROMIUM, chromiumSkip } from './helpers/chromium.js'
 import { chromium, type Browser } from 'playwright-core'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT_DIR = 'test-output'
 
 async function servePage (): Promise<{ server: Server, origin: string }> {
@@ -21,7 +21,7 @@ async function servePage (): Promise<{ server: Server, origin: string }> {
 
 interface PageResult { ok: boolean, status?: number, requestId?: string | null, error?: string, company?: string }
 
-describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)` }, () => {
+describe('a real browser against the gateway', { skip: chromiumSkip() }, () => {
   let browser: Browser
   let gateway: TestGateway
   let upstream: StandInUpstream

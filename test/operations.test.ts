@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SpanKind } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node'
 import { openTelemetryTracing } from '../src/observability/otel.js'
-import { createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { startGateway, TEST_JWT_SECRET, type TestGateway } from './helpers/gateway.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
@@ -176,9 +176,9 @@ describe('process lifecycle (the built binary)', { skip: existsSync(BIN) ? false
   })
 })
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
-describe('--workers 2 on PostgreSQL', { skip: !existsSync(BIN) ? `${BIN} is missing` : (noPostgres ?? false) }, () => {
+describe('--workers 2 on PostgreSQL', { skip: !existsSync(BIN) ? `${BIN} is missing` : noPostgres }, () => {
   test('requests are served by both workers, metrics are summed by the primary, and SIGTERM stops them all cleanly', async () => {
     const database = await createPostgresDatabase()
     const port = 20000 + Math.floor(Math.random() * 20000)

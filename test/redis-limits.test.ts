@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
+import { REDIS_URL, redisSkip } from './helpers/redis.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-async function redisUnavailableReason (): Promise<string | false> {
-  if (process.env.TEST_SKIP_REDIS === '1') return 'TEST_SKIP_REDIS=1'
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => undefined)
-  try {
-    await client.connect()
-    await client.ping()
-    return false
-  } catch (error) {
-    return `no Redis at ${REDIS_URL} (${(error as Error).message})`
-  } finally {
-    client.disconnect()
-  }
-}
-
-const skip = await redisUnavailableReason()
+const skip = await redisSkip()
 
 describe('rate limits shared through Redis', { skip }, () => {
   let upstream: StandInUpstream
