@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany } from './helpers/fixtures.js'
 import { postJson as post } from './helpers/http.js'
 
 for (const { backend, skip } of await backends()) {
@@ -16,7 +17,7 @@ for (const { backend, skip } of await backends()) {
     before(async () => {
       defaultCompanyId = randomUUID()
       gateway = await startGateway({ backend, env: { GATEWAY_DEFAULT_COMPANY_ID: defaultCompanyId, GATEWAY_ALLOW_SELF_REGISTRATION: 'true' } })
-      await gateway.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [defaultCompanyId, 'Default Co'])
+      await insertCompany(gateway, defaultCompanyId, 'Default Co')
       const home = await gateway.company('Home Co')
       admin = await gateway.user({ companyId: home.id, roles: ['admin', 'user'] })
       member = await gateway.user({ companyId: home.id })

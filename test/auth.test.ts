@@ -5,6 +5,7 @@ import { SignJWT, UnsecuredJWT } from 'jose'
 import { usersRepository } from '../src/db/users-repository.js'
 import { backends } from './helpers/databases.js'
 import { signToken, startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany, insertUser } from './helpers/fixtures.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
 import { postJson as post } from './helpers/http.js'
@@ -32,7 +33,7 @@ for (const { backend, skip } of await backends()) {
           GATEWAY_USER_CACHE_TTL: '300',
         },
       })
-      await gateway.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [defaultCompanyId, `Default ${defaultCompanyId}`])
+      await insertCompany(gateway, defaultCompanyId, `Default ${defaultCompanyId}`)
       member = await gateway.user({ companyId: (await gateway.company()).id })
     })
     after(async () => {
@@ -62,7 +63,7 @@ for (const { backend, skip } of await backends()) {
 
       test('a hash written by Python passlib verifies', async () => {
         const email = `passlib-${randomUUID()}@example.com`
-        await gateway.app.gateway.db.query('INSERT INTO users (email, hashed_password, company_id) VALUES ($1, $2, $3)', [email, PASSLIB_HASH, member.companyId])
+        await insertUser(gateway, { email, hashedPassword: PASSLIB_HASH, companyId: member.companyId })
         const response = await post(`${gateway.url}/api/v1/users/login`, { email, password: PASSLIB_PASSWORD })
         assert.equal(response.status, 200)
       })

@@ -172,7 +172,7 @@ describe('--workers 2 on PostgreSQL', { skip: cliMissing || noPostgres }, () => 
       const pids = new Set<number>()
       let answered = 0
       const live = async (): Promise<void> => {
-        const response = await raw(base, '/health/live')
+        const response = await raw(base, '/health/live', { timeoutMs: 10_000 })
         assert.equal(response.status, 200)
         answered += 1
         pids.add((jsonOf(response) as { pid: number }).pid)

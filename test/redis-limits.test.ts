@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { REDIS_URL, redisSkip } from './helpers/redis.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany, insertUser } from './helpers/fixtures.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
 const skip = await redisSkip()
@@ -19,8 +20,8 @@ describe('rate limits shared through Redis', { skip }, () => {
     second = await startGateway({ env })
     // Both instances must know the user: they have separate embedded databases, so it is created in each with the same id.
     user = await first.user({ companyId: (await first.company()).id })
-    await second.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [user.companyId, 'Shared Co'])
-    await second.app.gateway.db.query('INSERT INTO users (id, email, hashed_password, company_id) VALUES ($1, $2, $3, $4)', [user.id, user.email, 'x', user.companyId])
+    await insertCompany(second, user.companyId as string, 'Shared Co')
+    await insertUser(second, { id: user.id, email: user.email, hashedPassword: 'x', companyId: user.companyId })
   })
   after(async () => {
     await first.close()

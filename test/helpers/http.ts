@@ -16,6 +16,8 @@ export interface RawRequestOptions {
   readonly headers?: Record<string, string | string[]>
   /** A whole body (sent with its Content-Length), or chunks streamed as the client produces them. */
   readonly body?: Buffer | AsyncIterable<Buffer>
+  /** Fails the request when no whole answer came within this bound (default 60 s): no test waits forever on a socket. */
+  readonly timeoutMs?: number
 }
 
 /**
@@ -29,17 +31,25 @@ export async function rawRequest (base: string, path: string, options: RawReques
     const headers = { ...options.headers }
     if (Buffer.isBuffer(options.body)) headers['content-length'] = String(options.body.length)
     let answered = false
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers, agent: false }, (res) => {
+    const method = options.method ?? 'GET'
+    const timeoutMs = options.timeoutMs ?? 60_000
+    const bound = setTimeout(() => req.destroy(new Error(`no whole answer to ${method} ${path} within ${timeoutMs} ms`)), timeoutMs)
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
         answered = true
+        clearTimeout(bound)
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })
       })
-      res.on('error', reject)
+      res.on('error', (error) => { clearTimeout(bound); reject(error) })
     })
     // Once the answer is in, the server may close while the rest of the body is unsent: that is not a failure.
-    req.on('error', (error) => { if (!answered) reject(error) })
+    req.on('error', (error) => {
+      if (answered) return
+      clearTimeout(bound)
+      reject(error)
+    })
     const body = options.body
     if (body === undefined) req.end()
     else if (Buffer.isBuffer(body)) req.end(body)
