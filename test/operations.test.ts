@@ -33,19 +33,30 @@ describe('Prometheus metrics', () => {
     return response.text()
   }
   const series = (text: string, name: string): string[] => text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+  /** The sum of `name` over the series carrying every one of `labels`. */
+  const value = (text: string, name: string, labels: Record<string, string> = {}): number => series(text, name)
+    .filter((line) => Object.entries(labels).every(([key, wanted]) => line.includes(`${key}="${wanted}"`)))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)
 
-  test('requests, upstream latency, upstream errors, auth failures and process metrics after traffic', async () => {
+  test('requests, upstream latency, upstream errors, auth failures and process metrics count what happened', async () => {
     const token = await gateway.tokenFor(await gateway.user({ companyId: (await gateway.company()).id }))
+    const before = await scrape()
+    const ingest = { route: '/api/v1/ingest/*', status: '200' }
+    await fetch(`${gateway.url}/api/v1/ingest/status`, { headers: { authorization: `Bearer ${token}` } })
     await fetch(`${gateway.url}/api/v1/ingest/status`, { headers: { authorization: `Bearer ${token}` } })
     await fetch(`${gateway.url}/api/v1/query/chats`, { headers: { authorization: `Bearer ${token}` } })
     await fetch(`${gateway.url}/api/v1/ingest/status`)
-    const text = await scrape()
-    assert.ok(series(text, 'gateway_http_request_duration_seconds_count').some((line) => line.includes('route="/api/v1/ingest/*"') && line.includes('status="200"')))
-    assert.ok(series(text, 'gateway_upstream_response_seconds_count').some((line) => line.includes('upstream="ingest"')))
-    assert.ok(series(text, 'gateway_upstream_errors_total').some((line) => line.includes('upstream="query"') && line.includes('code="UPSTREAM_UNAVAILABLE"')))
-    assert.ok(series(text, 'gateway_auth_failures_total').some((line) => line.includes('reason="NOT_AUTHENTICATED"')))
-    assert.ok(series(text, 'gateway_user_cache_hits_total').length === 1)
-    assert.ok(series(text, 'process_resident_memory_bytes').length === 1)
+    const delta = (text: string, name: string, labels: Record<string, string> = {}): number => value(text, name, labels) - value(before, name, labels)
+    let text = ''
+    // A request is counted once its response is sent, which may be just after the client has it.
+    await eventually(async () => { text = await scrape(); return delta(text, 'gateway_http_request_duration_seconds_count', ingest) >= 2 }, 10_000, 'two ingest requests counted')
+    assert.equal(delta(text, 'gateway_http_request_duration_seconds_count', ingest), 2)
+    assert.equal(delta(text, 'gateway_upstream_response_seconds_count', { upstream: 'ingest' }), 2)
+    assert.equal(delta(text, 'gateway_upstream_errors_total', { upstream: 'query', code: 'UPSTREAM_UNAVAILABLE' }), 1)
+    assert.equal(delta(text, 'gateway_auth_failures_total', { reason: 'NOT_AUTHENTICATED' }), 1)
+    // The token's first request looks its user up; the next two (ingest, query) are served from the cache.
+    assert.equal(delta(text, 'gateway_user_cache_hits_total'), 2)
+    assert.ok(value(text, 'process_resident_memory_bytes') > 10 * 1024 * 1024, 'a resident set of a Node.js process')
   })
 
   test('label cardinality stays constant under 1,000 distinct paths', async () => {
