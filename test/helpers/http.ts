@@ -23,7 +23,7 @@ export interface RawRequestOptions {
 /**
  * node:http as an application uses it, not fetch (which normalises paths and refuses some headers): the target
  * and headers go out as given, and a streamed body is written with backpressure while the answer may already
- * be arriving. Rejects with the client's own error (EPIPE, ECONNRESET, ...) when the answer was lost.
+ * be arriving (once it has, the rest of the body is not sent). Rejects with the client's own error (EPIPE, ECONNRESET, ...) when the answer was lost.
  */
 export async function rawRequest (base: string, path: string, options: RawRequestOptions = {}): Promise<RawResponse> {
   const url = new URL(base)
@@ -34,13 +34,16 @@ export async function rawRequest (base: string, path: string, options: RawReques
     const method = options.method ?? 'GET'
     const timeoutMs = options.timeoutMs ?? 60_000
     const bound = setTimeout(() => req.destroy(new Error(`no whole answer to ${method} ${path} within ${timeoutMs} ms`)), timeoutMs)
+    let responded = false
     const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers, agent: false }, (res) => {
+      responded = true
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
         answered = true
         clearTimeout(bound)
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })
+        if (!req.writableEnded) req.destroy()
       })
       res.on('error', (error) => { clearTimeout(bound); reject(error) })
     })
@@ -57,7 +60,8 @@ export async function rawRequest (base: string, path: string, options: RawReques
       void (async () => {
         try {
           for await (const chunk of body) {
-            if (req.destroyed) return
+            // An answer that came before the whole body (401, 413, ...) ends the upload, as a browser's does.
+            if (req.destroyed || responded) return
             if (!req.write(chunk)) await drainedOrClosed(req)
           }
           req.end()
