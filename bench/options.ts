@@ -21,6 +21,7 @@ export interface Options {
   readonly baselineRoot: string | undefined
   readonly logLevel: string
   readonly baselineLogLevel: string | undefined
+  readonly baselineEnv: Readonly<Record<string, string>>
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -30,9 +31,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --warmup <s>         unmeasured seconds per target before each scenario (default 1)
   --quick              CI smoke run (~5 s of load): small JSON, targets a and c, one short round
   --soak <minutes>     bounded soak of the gateway only; fails if RSS grows without bound
-  --targets <list>     subset of a,b,b2,c,d,e (default all; d and e are skipped, with the reason, when
-                       nginx / the Python packages are missing)
-  --scenarios <list>   subset of small,big,upload,sse,login (default all)
+  --targets <list>     subset of a,b,b2,c,ck,c0,d,e (default all; d and e are skipped, with the reason,
+                       when nginx / the Python packages are missing; ck is c called with an API key;
+                       c0 needs --baseline-root)
+  --scenarios <list>   subset of small,big,upload,sse,ws,login (default all)
   --loadgen <name>     wrk or autocannon (default: wrk when installed)
   --sse-samples <n>    sequential SSE requests per target and round (default 50)
   --profile            run the gateway with --cpu-prof; print its hottest functions
@@ -48,6 +50,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --log-level <level>  GATEWAY_LOG_LEVEL of c and c0 (default INFO, as deployed: the access log is written)
   --baseline-log-level <level>
                        c0's own log level (with --baseline-root .: the cost of the access log, in one run)
+  --baseline-env <NAME=value>
+                       a setting of c0 only (repeatable), e.g. --baseline-root . --baseline-env
+                       GATEWAY_IDENTITY_ASSERTION=false: the cost of the signed identity, in one run
 `
 
 function positive (name: string, value: string | undefined, fallback: number, integer = true): number {
@@ -63,6 +68,12 @@ function list<T extends string> (name: string, value: string | undefined, allowe
   const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item))
   if (unknown.length || !items.length) throw new Error(`--${name}: expected a subset of ${allowed.join(',')}, got '${value}'`)
   return allowed.filter((item) => items.includes(item))
+}
+
+function setting (text: string): [string, string] {
+  const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(text)
+  if (!match) throw new Error(`--baseline-env: expected NAME=value, got '${text}'`)
+  return [match[1] as string, match[2] as string]
 }
 
 /** Parsed flags, or undefined when --help was asked for. */
@@ -87,6 +98,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       'baseline-root': { type: 'string' },
       'log-level': { type: 'string' },
       'baseline-log-level': { type: 'string' },
+      'baseline-env': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -111,5 +123,6 @@ export function parseOptions (argv: string[]): Options | undefined {
     baselineRoot: values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root']),
     logLevel: (values['log-level'] ?? 'INFO').toUpperCase(),
     baselineLogLevel: values['baseline-log-level']?.toUpperCase(),
+    baselineEnv: Object.fromEntries((values['baseline-env'] ?? []).map(setting)),
   }
 }

@@ -1,5 +1,5 @@
 import type { LoadResult } from './loadgen/index.js'
-import type { LoadScenario, Scenario, ScenarioId } from './scenarios.js'
+import type { Scenario, ScenarioId, ThroughputScenario } from './scenarios.js'
 import { TARGET_LABELS, type TargetId } from './targets.js'
 
 export interface LoadMeasurement {
@@ -44,6 +44,8 @@ export interface SseSummary {
 }
 
 const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'c0', 'a', 'd', 'e']
+/** ck (the API key) over c (the JWT) and over c0, for the same gateway process or build. */
+const KEY_RATIO_BASES: readonly TargetId[] = ['c', 'c0']
 const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(values.length, 1)
 const meanOf = (values: (number | undefined)[]): number | undefined => {
   const known = values.filter((v): v is number => v !== undefined)
@@ -109,6 +111,11 @@ export function ratios (summaries: readonly LoadSummary[], scenario: ScenarioId)
     const other = rps(base)
     if (gateway !== undefined && other) out[`c/${base}`] = gateway / other
   }
+  const key = rps('ck')
+  for (const base of KEY_RATIO_BASES) {
+    const other = rps(base)
+    if (key !== undefined && other) out[`ck/${base}`] = key / other
+  }
   return out
 }
 
@@ -117,7 +124,7 @@ const signed = (value: number | undefined): string => (value === undefined ? '-'
 const row = (cells: string[], widths: number[]): string =>
   cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd()
 
-function loadSection (scenario: LoadScenario, summaries: readonly LoadSummary[]): string[] {
+function loadSection (scenario: ThroughputScenario, summaries: readonly LoadSummary[]): string[] {
   const rows = summaries.filter((s) => s.scenario === scenario.id)
   if (!rows.length) return []
   const direct = rows.find((s) => s.target === 'a')

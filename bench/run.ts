@@ -17,8 +17,9 @@ import { sampleRss, treeCpuSeconds, treeRssBytes } from './rss.js'
 import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
 import { soak } from './soak.js'
 import { probeSse } from './sse-probe.js'
+import { probeWebSocket } from './ws-probe.js'
 import { DEFAULT_DATABASE_URL, postgresReachable } from './postgres.js'
-import { LOAD_CPU, PROXY_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target } from './targets.js'
+import { LOAD_CPU, PROXY_CPU, randomSecret, startTargets, startUpstream, type GatewayTarget, type Target, type TargetId } from './targets.js'
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results')
@@ -27,7 +28,7 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 interface Context {
   readonly options: Options
   readonly loadgen: LoadGenerator
-  readonly bodyFiles: Record<'upload' | 'login', string>
+  readonly bodyFiles: { readonly upload: string, readonly login: Partial<Record<TargetId, string>> }
   /** When the gateway was under measured load, to cut its CPU profile to those spans. */
   readonly gatewayWindows: Window[]
 }
@@ -46,7 +47,7 @@ function loadSpec (context: Context, scenario: LoadScenario, target: Target, dur
     durationS,
     method: scenario.method,
     headers,
-    bodyFile: scenario.body === undefined ? undefined : context.bodyFiles[scenario.body],
+    bodyFile: scenario.body === 'upload' ? context.bodyFiles.upload : scenario.body === 'login' ? context.bodyFiles.login[target.id] : undefined,
     timeoutS: scenario.timeoutS,
   }
 }
@@ -59,15 +60,17 @@ async function measure (context: Context, scenario: Scenario, target: Target, ro
       const { samplesMs, errors } = await probeSse(`${target.url}${scenario.path}`, target.headers, scenario.samples)
       return { scenario: 'sse', target: target.id, round, samplesMs, errors, peakRssBytes: rss.stop() }
     }
-    const durationS = Math.max(context.options.durationS, scenario.minDurationS ?? 0)
+    const durationS = Math.max(context.options.durationS, scenario.kind === 'load' ? scenario.minDurationS ?? 0 : 0)
     const cpuBefore = target.pid === undefined ? undefined : treeCpuSeconds(target.pid)
-    const result = await context.loadgen.run(loadSpec(context, scenario, target, durationS))
+    const result = scenario.kind === 'ws'
+      ? await probeWebSocket(`${target.url}${scenario.path}`, target.headers, scenario.connections, durationS)
+      : await context.loadgen.run(loadSpec(context, scenario, target, durationS))
     const cpuUs = cpuBefore === undefined || target.pid === undefined ? undefined : (treeCpuSeconds(target.pid) - cpuBefore) * 1e6
     const cpuUsPerRequest = cpuUs === undefined || result.requests === 0 ? undefined : cpuUs / result.requests
     return { scenario: scenario.id, target: target.id, round, result, peakRssBytes: rss.stop(), cpuUsPerRequest }
   } finally {
     rss.stop()
-    if (target.id === 'c') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
+    if (target.id === 'c' || target.id === 'ck') context.gatewayWindows.push({ startUs, endUs: monotonicUs() })
   }
 }
 
@@ -76,13 +79,14 @@ async function warmUp (context: Context, scenario: Scenario, targets: readonly T
   if (warmupS <= 0 || (scenario.kind === 'load' && scenario.id === 'login')) return
   for (const target of targets) {
     if (scenario.kind === 'sse') await probeSse(`${target.url}${scenario.path}`, target.headers, 5)
+    else if (scenario.kind === 'ws') await probeWebSocket(`${target.url}${scenario.path}`, target.headers, scenario.connections, Math.max(1, Math.round(warmupS)))
     else await context.loadgen.run(loadSpec(context, scenario, target, Math.max(1, Math.round(warmupS))))
   }
 }
 
 /** Rounds alternate the target order (A B C, C B A, …) so slow drift cancels out. */
 async function runScenario (context: Context, scenario: Scenario, all: readonly Target[]): Promise<(LoadMeasurement | SseMeasurement)[]> {
-  const only = scenario.kind === 'load' ? scenario.only : undefined
+  const only = scenario.kind === 'sse' ? undefined : scenario.only
   const targets = all.filter((t) => !only || only.includes(t.id))
   if (!targets.length) return []
   await warmUp(context, scenario, targets)
@@ -92,7 +96,7 @@ async function runScenario (context: Context, scenario: Scenario, all: readonly 
       const m = await measure(context, scenario, target, round)
       out.push(m)
       const what = 'result' in m
-        ? `${m.result.rps.toFixed(1)} ${scenario.kind === 'load' ? scenario.unit : ''} p50 ${m.result.p50Ms.toFixed(2)} ms p99 ${m.result.p99Ms.toFixed(2)} ms errors ${m.result.errors} non2xx ${m.result.non2xx}`
+        ? `${m.result.rps.toFixed(1)} ${scenario.kind === 'sse' ? '' : scenario.unit} p50 ${m.result.p50Ms.toFixed(2)} ms p99 ${m.result.p99Ms.toFixed(2)} ms errors ${m.result.errors} non2xx ${m.result.non2xx}`
         : `${m.samplesMs.length} samples, errors ${m.errors}`
       log(`[${scenario.title}] round ${round}/${context.options.rounds} ${target.id} ${target.label}: ${what}`)
       await sleep(300)
@@ -176,13 +180,19 @@ async function main (argv: string[]): Promise<number> {
   const upstream = await startUpstream()
   const secret = randomSecret()
   const gatewayOptions = { profileDir, workers: options.workers, databaseUrl, root: options.gatewayRoot, logLevel: options.logLevel }
-  const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log, options.baselineRoot, options.baselineLogLevel)
+  const { targets, gateway, skipped } = await startTargets(options.soakMinutes === undefined ? options.targets : ['c'], upstream.url, secret, gatewayOptions, log, { root: options.baselineRoot, logLevel: options.baselineLogLevel, env: options.baselineEnv })
   log(`targets up (load generator: ${loadgen.name}): ${targets.map((t) => `${t.id}=${t.url}`).join(' ')}`)
   if (options.soakMinutes !== undefined && gateway) return runSoak(options, loadgen, gateway, stamp)
 
-  const bodyFiles = { upload: join(work, 'upload.bin'), login: join(work, 'login.json') }
+  // Each gateway (c, c0) logs in as its own demo administrator.
+  const bodyFiles = { upload: join(work, 'upload.bin'), login: {} as Partial<Record<TargetId, string>> }
   writeFileSync(bodyFiles.upload, Buffer.alloc(UPLOAD_BYTES, 'x'))
-  writeFileSync(bodyFiles.login, JSON.stringify({ email: gateway?.credentials.email ?? '', password: gateway?.credentials.password ?? '' }))
+  for (const target of targets) {
+    if (!('credentials' in target)) continue
+    const { email, password } = (target as GatewayTarget).credentials
+    bodyFiles.login[target.id] = join(work, `login-${target.id}.json`)
+    writeFileSync(join(work, `login-${target.id}.json`), JSON.stringify({ email, password }))
+  }
   const context: Context = { options, loadgen, bodyFiles, gatewayWindows: [] }
   const idleRssMiB = Object.fromEntries(targets.filter((t) => t.pid !== undefined).map((t) => [t.id, treeRssBytes(t.pid ?? 0) / (1024 * 1024)]))
   const all = scenarios(options.sseSamples)
@@ -219,7 +229,7 @@ async function main (argv: string[]): Promise<number> {
     await stop(gateway.child, 15_000)
     process.stdout.write(`\n${summarizeProfile(profileDir, options.gatewayRoot ?? REPO_ROOT, context.gatewayWindows)}\n`)
   }
-  const failures = load.filter((s) => s.target === 'c').reduce((sum, s) => sum + s.errors + s.non2xx, 0) +
+  const failures = load.filter((s) => s.target === 'c' || s.target === 'ck').reduce((sum, s) => sum + s.errors + s.non2xx, 0) +
     sse.filter((s) => s.target === 'c').reduce((sum, s) => sum + s.errors, 0)
   if (failures) process.stdout.write(`FAIL: the gateway answered ${failures} errors or non-2xx responses\n`)
   return failures ? 1 : 0

@@ -1,12 +1,12 @@
 import type { TargetId } from './targets.js'
 
-export type ScenarioId = 'small' | 'big' | 'upload' | 'sse' | 'login'
-export const SCENARIO_IDS: readonly ScenarioId[] = ['small', 'big', 'upload', 'sse', 'login']
+export type ScenarioId = 'small' | 'big' | 'upload' | 'sse' | 'ws' | 'login'
+export const SCENARIO_IDS: readonly ScenarioId[] = ['small', 'big', 'upload', 'sse', 'ws', 'login']
 
 /** Paths the stand-in upstream understands (see upstream.ts); every target forwards them unchanged. */
 export interface LoadScenario {
   readonly kind: 'load'
-  readonly id: Exclude<ScenarioId, 'sse'>
+  readonly id: Exclude<ScenarioId, 'sse' | 'ws'>
   readonly title: string
   readonly path: string
   readonly method: 'GET' | 'POST'
@@ -33,7 +33,20 @@ export interface SseScenario {
   readonly samples: number
 }
 
-export type Scenario = LoadScenario | SseScenario
+/** Echoed messages over open WebSockets, driven from the harness (ws-probe.ts). */
+export interface WebSocketScenario {
+  readonly kind: 'ws'
+  readonly id: 'ws'
+  readonly title: string
+  readonly path: string
+  readonly connections: number
+  readonly only: readonly TargetId[]
+  readonly unit: string
+}
+
+export type Scenario = LoadScenario | SseScenario | WebSocketScenario
+/** What the report's throughput table needs of a scenario. */
+export type ThroughputScenario = LoadScenario | WebSocketScenario
 
 export const UPLOAD_BYTES = 1024 * 1024
 
@@ -55,6 +68,8 @@ export function scenarios (sseSamples: number): Record<ScenarioId, Scenario> {
       unit: 'req/s',
     },
     sse: { kind: 'sse', id: 'sse', title: 'SSE first event', path: '/api/v1/ingest/sse', samples: sseSamples },
+    // The proxies without a WebSocket road of their own (b, b2 as written, e) are left out.
+    ws: { kind: 'ws', id: 'ws', title: 'WebSocket echo', path: '/api/v1/ingest/ws', connections: 50, only: ['a', 'c', 'ck', 'c0'], unit: 'msgs/s' },
     // bcrypt cost 12 on one core bounds this; 8 connections keep the libuv pool (4 threads) busy.
     login: {
       kind: 'load',
@@ -67,7 +82,7 @@ export function scenarios (sseSamples: number): Record<ScenarioId, Scenario> {
       contentType: 'application/json',
       auth: false,
       timeoutS: 30,
-      only: ['c'],
+      only: ['c', 'c0'],
       unit: 'logins/s',
       minDurationS: 5,
     },

@@ -10,13 +10,14 @@ import { createBenchDatabase } from './postgres.js'
 import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
-export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'c0' | 'd' | 'e'
-export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'c0', 'd', 'e']
+export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'ck' | 'c0' | 'd' | 'e'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'ck', 'c0', 'd', 'e']
 export const TARGET_LABELS: Record<TargetId, string> = {
   a: 'direct (upstream)',
   b: 'reply-from (no auth)',
   b2: 'node:http+undici+jose',
   c: 'atenex gateway',
+  ck: 'atenex gateway, API key',
   c0: 'gateway, baseline checkout',
   d: 'nginx',
   e: 'FastAPI+httpx (Python seed)',
@@ -100,6 +101,8 @@ export interface GatewayOptions {
   readonly root?: string | undefined
   /** GATEWAY_LOG_LEVEL, INFO as deployed (its access log written) unless asked otherwise. */
   readonly logLevel?: string | undefined
+  /** Settings on top of the benchmark's own (e.g. GATEWAY_IDENTITY_ASSERTION=false for c0). */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 const UNLIMITED = String(1_000_000_000)
@@ -150,6 +153,10 @@ export async function startGateway (upstreamUrl: string, secret: string, options
     GATEWAY_RATE_LIMIT_USER_PER_MINUTE: UNLIMITED,
     GATEWAY_RATE_LIMIT_COMPANY_PER_MINUTE: UNLIMITED,
     GATEWAY_RATE_LIMIT_IP_PER_MINUTE: UNLIMITED,
+    // The WebSocket scenario's 50 sockets are one user's (the caps' bookkeeping runs; a build without them ignores these).
+    GATEWAY_WEBSOCKET_MAX_PER_USER: '10000',
+    GATEWAY_WEBSOCKET_MAX_PER_COMPANY: '10000',
+    ...options.env,
   })
   // taskset execs node, so child.pid is the gateway itself.
   const child = spawnPinned('gateway', PROXY_CPU, process.execPath, [...nodeArgs, cli, ...cliArgs], { env, cwd: home })
@@ -158,6 +165,21 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   await waitForHttp(`${url}/health`, 30_000, child)
   const token = await login(url, email, password)
   return { id, label: `${TARGET_LABELS[id]}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+}
+
+/**
+ * Target ck: the same gateway process as c, called with an API key of the demo company (every scope, the
+ * highest per-key budget the admin API allows), created through the admin API as an operator would.
+ */
+export async function apiKeyTarget (gateway: GatewayTarget): Promise<Target> {
+  const response = await fetch(`${gateway.url}/api/v1/admin/companies/${gateway.credentials.companyId}/api-keys`, {
+    method: 'POST',
+    headers: { ...gateway.headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', scopes: ['ingest:read', 'ingest:write', 'query:read', 'query:ask'], rate_limit_per_minute: 1_000_000 }),
+  })
+  const body = await response.json() as { key?: string }
+  if (response.status !== 201 || !body.key) throw new Error(`creating the API key failed: ${response.status} ${JSON.stringify(body)}`)
+  return { id: 'ck', label: TARGET_LABELS.ck, url: gateway.url, pid: gateway.pid, headers: { authorization: `Bearer ${body.key}` } }
 }
 
 async function printedDemoAdmin (child: Child): Promise<DemoCredentials> {
@@ -187,6 +209,13 @@ async function mintToken (secret: string): Promise<string> {
     .setSubject(randomUUID()).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret))
 }
 
+/** Target c0: another checkout's gateway (or this one's, otherwise configured), beside c in the same run. */
+export interface BaselineOptions {
+  readonly root?: string | undefined
+  readonly logLevel?: string | undefined
+  readonly env?: Readonly<Record<string, string>> | undefined
+}
+
 export interface StartedTargets {
   readonly targets: Target[]
   readonly gateway: GatewayTarget | undefined
@@ -196,17 +225,19 @@ export interface StartedTargets {
 
 /** Starts the chosen targets (the gateway first: its login token is reused by b2 and e), in TARGET_IDS order. */
 export async function startTargets (
-  ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void, baselineRoot?: string, baselineLogLevel?: string
+  ids: readonly TargetId[], upstreamUrl: string, secret: string, gatewayOptions: GatewayOptions, log: (line: string) => void, baseline: BaselineOptions = {}
 ): Promise<StartedTargets> {
   const want = new Set(ids)
   const targets: Target[] = []
   const skipped: Partial<Record<TargetId, string>> = {}
-  const gateway = want.has('c') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
-  if (gateway) targets.push(gateway)
-  if (want.has('c0') && baselineRoot !== undefined) {
-    const logLevel = baselineLogLevel ?? gatewayOptions.logLevel
-    log(`target c0: the gateway of ${baselineRoot}, configured as c${logLevel === gatewayOptions.logLevel ? '' : ` but at ${logLevel ?? 'INFO'}`}`)
-    targets.push(await startGateway(upstreamUrl, secret, { ...gatewayOptions, root: baselineRoot, profileDir: undefined, logLevel }, 'c0'))
+  const gateway = want.has('c') || want.has('ck') ? await startGateway(upstreamUrl, secret, gatewayOptions) : undefined
+  if (gateway && want.has('c')) targets.push(gateway)
+  if (gateway && want.has('ck')) targets.push(await apiKeyTarget(gateway))
+  if (want.has('c0') && baseline.root !== undefined) {
+    const logLevel = baseline.logLevel ?? gatewayOptions.logLevel
+    const env = Object.entries(baseline.env ?? {}).map(([name, value]) => ` ${name}=${value}`).join('')
+    log(`target c0: the gateway of ${baseline.root}, configured as c${logLevel === gatewayOptions.logLevel ? '' : ` but at ${logLevel ?? 'INFO'}`}${env ? `, with${env}` : ''}`)
+    targets.push(await startGateway(upstreamUrl, secret, { ...gatewayOptions, root: baseline.root, profileDir: undefined, logLevel, env: baseline.env }, 'c0'))
   }
   if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
   if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))

@@ -4,9 +4,11 @@
  *   GET  …/sse     → text/event-stream: one event at once, then SSE_EXTRA_EVENTS more every SSE_INTERVAL_MS
  *   POST …         → reads the whole body (e.g. a 1 MiB upload) and answers {"received": bytes}
  *   anything else  → a small JSON body
+ *   WebSocket      → echoes every message
  * Prints `LISTENING <port>` once bound to an ephemeral loopback port.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { WebSocketServer } from 'ws'
 
 const BIG_BODY_BYTES = 64 * 1024
 const SSE_EXTRA_EVENTS = 3
@@ -47,6 +49,8 @@ const server = createServer((req, res) => {
   if (path.endsWith('/sse')) return sse(req, res)
   sendJson(res, small)
 })
+const echo = new WebSocketServer({ server, perMessageDeflate: false })
+echo.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })))
 server.keepAliveTimeout = 120_000
 server.headersTimeout = 125_000
 server.listen(0, '127.0.0.1', () => {

@@ -106,7 +106,10 @@ function serverOptions (config: Config, tracing: RequestTracing, roads: Roads, c
     serverFactory: serverFactory(config, roads),
     clientErrorHandler,
     bodyLimit: API_BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // While draining, a request on a connection still open is answered by its own route: readiness its 503
+    // unhealthy body, the rest as usual (the data plane refuses new proxied requests itself). Fastify's own
+    // closing 503 is neither the gateway's error shape nor carries X-Request-ID.
+    return503OnClosing: false,
   }
 }
 

@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, meaning: 'A company name or user email that already exists.' },
   UPSTREAM_BAD_GATEWAY: { status: 502, meaning: 'The upstream reset the connection or answered something that is not HTTP.' },
   UPSTREAM_UNAVAILABLE: { status: 503, meaning: 'The upstream refused the connection or its name does not resolve.' },
-  UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect, answer or send body bytes in time.' },
+  UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect or answer in time; once its head was sent, a stalled body is a cut response (logged with this code).' },
   KEYS_UNAVAILABLE: { status: 503, meaning: 'An external issuer\'s signing keys (JWKS) cannot be fetched and none are cached for this token.' },
   SERVICE_UNAVAILABLE: { status: 503, meaning: 'Shutting down, or a shared dependency of a limit (Redis) is down and the limit fails closed.' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests for this user, company, IP or login email; see Retry-After and RateLimit.' },

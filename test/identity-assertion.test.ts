@@ -89,6 +89,18 @@ for (const { backend, skip } of await backends()) {
       assert.equal(decodeJwt(String(ingest.last().headers['x-atenex-identity'])).aud, 'ingest', 'documents/stats is the ingest service too')
     })
 
+    test('an API key\'s assertion is reused too: one signature per key and upstream, not one per request', async () => {
+      const admin = await gateway.tokenFor(user)
+      const created = await fetch(`${gateway.url}/api/v1/admin/companies/${user.companyId as string}/api-keys`, {
+        method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sync', scopes: ['ingest:read'] }),
+      })
+      const { key } = await created.json() as { key: string }
+      for (const path of ['/api/v1/ingest/k1', '/api/v1/ingest/k2', '/api/v1/ingest/k3']) await get(path, key)
+      const assertions = ingest.received.slice(-3).map((r) => String(r.headers['x-atenex-identity']))
+      assert.equal(new Set(assertions).size, 1, 'the same assertion for three requests of one key')
+      assert.equal(decodeJwt(assertions[0] as string).auth_type, 'api_key')
+    })
+
     test('a client cannot send its own X-Atenex-Identity', async () => {
       await fetch(`${gateway.url}/api/v1/ingest/own`, { headers: { authorization: `Bearer ${await gateway.tokenFor(user)}`, 'x-atenex-identity': 'forged' } })
       const names = ingest.last().rawHeaders.filter((_v, i) => i % 2 === 0).filter((name) => name.toLowerCase() === 'x-atenex-identity')

@@ -16,7 +16,6 @@ export interface ApiKeyRoutesDeps {
   readonly scopes: readonly string[]
 }
 
-const DEFAULT_GRACE_SECONDS = 24 * 60 * 60
 const tags = ['api keys']
 const security = [{ bearerAuth: [] }]
 const uuid = { type: 'string', format: 'uuid' } as const
@@ -54,7 +53,25 @@ export const apiKeyView = (record: ApiKeyRecord) => ({
   previous_secret_valid_until: record.previousValidUntil?.toISOString() ?? null,
 })
 
-interface NewKeyBody { name: string, scopes: string[], expires_at?: string | null, rate_limit_per_minute?: number | null }
+/** The body of POST /companies/:companyId/api-keys; the CLI checks its options against it too. */
+export function newApiKeyBody (scopes: readonly string[]) {
+  return {
+    type: 'object',
+    required: ['name', 'scopes'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 200, ...noNul },
+      // A route table without scopes leaves nothing a key could be given.
+      scopes: { type: 'array', minItems: 1, uniqueItems: true, items: scopes.length > 0 ? { type: 'string', enum: [...scopes] } : { not: {} } },
+      expires_at: dateTime,
+      rate_limit_per_minute: { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 },
+    },
+  } as const
+}
+
+export const DEFAULT_GRACE_SECONDS = 24 * 60 * 60
+
+export interface NewKeyBody { name: string, scopes: string[], expires_at?: string | null, rate_limit_per_minute?: number | null }
 
 /** /api/v1/admin: a company's API keys (service accounts for its machines), behind AdminAuth. */
 export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps): Promise<void> {
@@ -69,18 +86,7 @@ export async function apiKeyRoutes (app: FastifyInstance, deps: ApiKeyRoutesDeps
       summary: 'Create an API key for a company (its secret is in this answer only)',
       operationId: 'createApiKey',
       params: companyParams,
-      body: {
-        type: 'object',
-        required: ['name', 'scopes'],
-        additionalProperties: false,
-        properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200, ...noNul },
-          // A route table without scopes leaves nothing a key could be given.
-          scopes: { type: 'array', minItems: 1, uniqueItems: true, items: deps.scopes.length > 0 ? { type: 'string', enum: [...deps.scopes] } : { not: {} } },
-          expires_at: dateTime,
-          rate_limit_per_minute: { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 },
-        },
-      },
+      body: newApiKeyBody(deps.scopes),
       response: { ...errorResponses({ 400: 'Inactive company, or an expiry in the past' }, 401, 403, { 404: 'No such company' }, ...BODY_ERRORS, 429), 201: withSecret },
     },
   }, async (request, reply) => {

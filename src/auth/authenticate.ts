@@ -10,22 +10,15 @@ import { adminRequired, companyInactive, companyRequired, invalidToken, notAuthe
 import type { Identity } from './identity.js'
 import type { NotifiedCache } from './notified-cache.js'
 import type { Sessions } from './sessions.js'
+import type { VerifiedToken } from './token-claims.js'
 import type { TokenVerifier } from './token-verifier.js'
 
 const BEARER = /^Bearer +(\S+) *$/i
 
 export type AuthHook = (request: FastifyRequest) => Promise<void>
 
-/** What a credential says about who presents it, before the database has a say. */
-export interface Subject {
-  readonly userId: string
-  readonly companyId: string | null
-  readonly email: string | null
-  readonly sessionId: string | null
-  readonly expiresAt: number
-  /** False for an external issuer trusted without a local account (no database roles, so never admin). */
-  readonly requireLocalUser: boolean
-}
+/** What a credential says about who presents it, before the database has a say: a verified token's claims. */
+export type Subject = VerifiedToken
 
 export interface Authenticators {
   /** Proxied routes: valid token, existing active user, company in the token. Synchronous when both are cached. */
@@ -80,7 +73,7 @@ function admit (subject: Subject, requireCompany: boolean, sessions: Sessions, u
     userId: subject.userId,
     companyId,
     email: subject.email ?? user?.email ?? null,
-    roles: user?.roles ?? [],
+    roles: user?.roles ?? NO_ROLES,
     authType: 'user',
     localUser: subject.requireLocalUser,
     scopes: null,
@@ -92,6 +85,11 @@ function admit (subject: Subject, requireCompany: boolean, sessions: Sessions, u
 
 /** No expiry: a socket opened with a key lives until the key changes (checked again then). */
 const NEVER = Number.MAX_SAFE_INTEGER
+/**
+ * One empty role list for every identity without database roles (API keys, external users), because the
+ * assertion cache compares roles by reference: a new [] per request made it sign every key's request.
+ */
+const NO_ROLES: readonly string[] = Object.freeze([])
 
 /**
  * What an API key may do now (issue 17): not revoked, not expired, its previous secret only within the
@@ -107,7 +105,7 @@ function admitKey ({ record, matchedHash }: VerifiedKey, company: CompanyStatus 
     userId: record.id,
     companyId: record.companyId,
     email: null,
-    roles: [],
+    roles: NO_ROLES,
     authType: 'api_key',
     localUser: false,
     scopes: record.scopes,

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, loadDatabaseConfig, type LoadConfigOptions } from '../config.js'
+import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand, apiKeyRotateCommand } from './api-key-commands.js'
 import { createCompanyCommand, createUserCommand, resetPasswordCommand } from './admin-commands.js'
 import { commandHelp, CONFIGURATION_POINTER, EXIT_FAILED, EXIT_USAGE, parseCommandArgs, UsageError, type Command } from './command.js'
 import { demoCommand } from './demo-command.js'
@@ -23,6 +24,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'sso-set': ssoSetCommand(settings),
   'sso-show': ssoShowCommand(settings),
   'sso-remove': ssoRemoveCommand(settings),
+  'api-key-create': apiKeyCreateCommand(settings),
+  'api-key-list': apiKeyListCommand(settings),
+  'api-key-rotate': apiKeyRotateCommand(settings),
+  'api-key-revoke': apiKeyRevokeCommand(settings),
   demo: demoCommand(),
 }
 

@@ -9,6 +9,8 @@ import { startEchoService } from './demo-upstream.js'
 const DEMO_HOST = '127.0.0.1'
 const DEFAULT_PORT = 8080
 
+const lifetime = (minutes: number): string => (minutes % 60 === 0 ? `${minutes / 60} hours` : `${minutes} minutes`)
+
 function walkthrough (base: string, credentials: DemoCredentials, token: string, tokenMinutes: number): string {
   const login = `curl -s -X POST ${base}/api/v1/users/login -H 'content-type: application/json' -d '{"email":"${credentials.email}","password":"${credentials.password}"}'`
   return [
@@ -18,7 +20,7 @@ function walkthrough (base: string, credentials: DemoCredentials, token: string,
     '1. Log in (the answer carries access_token; a wrong password answers 401 {"detail":"Incorrect email or password"}):',
     `   ${login}`,
     '',
-    `2. Keep a token in a shell variable (the demo logged in just now; this token lives ${tokenMinutes} minutes, step 1 gets a new one):`,
+    `2. Keep a token in a shell variable (the demo logged in just now; this token lives ${lifetime(tokenMinutes)}, step 1 gets a new one):`,
     `   TOKEN=${token}`,
     '',
     '3. Confirm the company association (a new token comes back):',

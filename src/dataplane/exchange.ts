@@ -84,7 +84,7 @@ export class Exchange implements UpstreamEvents, AccessEntry {
     this.context = context
     this.forwardedUrl = req.url ?? ''
     // One listener for the whole ending (a listener per concern showed in the profile).
-    if (res) res.once('close', () => this.end(res.writableFinished ? res.statusCode : 499))
+    if (res) res.once('close', () => this.end(res.writableFinished || this.refusal !== null ? res.statusCode : 499))
     else socket.once('close', () => { if (!this.upgraded) this.end(499) })
   }
 
@@ -136,6 +136,9 @@ export class Exchange implements UpstreamEvents, AccessEntry {
     if (this.#over) return undefined
     if (this.res?.headersSent === true) {
       this.context.log.warn({ request_id: this.requestId, err: error, upstream: this.match.route.name }, 'upstream response failed after its head was sent')
+      // The cut is the upstream's doing, not the client's: recorded as such, with the status that was sent.
+      this.refusal = upstreamFailure(error)
+      this.context.metrics.countError(this.refusal, this.match.template, this.match.route.name)
       return undefined
     }
     if (error instanceof BodyTooLargeError) return payloadTooLarge(error.limitBytes)

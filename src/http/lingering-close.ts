@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 
-/** How long a client may go on sending the rest of a refused body after its answer (nginx's lingering_timeout). */
-export const LINGER_MS = 5000
+/** How long a client may pause while sending the rest of a refused body (nginx's lingering_timeout). */
+const LINGER_IDLE_MS = 5000
+/** How long, in all, the rest of a refused body is read and discarded (nginx's lingering_time). */
+const LINGER_TOTAL_MS = 30_000
 
 const closing = new WeakSet<Socket>()
 
@@ -37,16 +39,24 @@ export function lingerAfterAnswer (req: IncomingMessage, res: ServerResponse, ma
   closing.add(socket)
   res.setHeader('connection', 'close')
   const cut = (): void => { socket.destroy() }
+  // A client still sending is given time to reach the end and read the answer, however slow the machine; one
+  // that pauses, or sends more than the route would ever have accepted, is cut.
+  const idle = setTimeout(cut, LINGER_IDLE_MS)
+  const deadline = setTimeout(cut, LINGER_TOTAL_MS)
+  idle.unref()
+  deadline.unref()
   let discarded = 0
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length
     if (discarded > maxDiscardBytes) cut()
+    else idle.refresh()
   })
   // The body may have been left piped into a limiter that stopped reading it.
   req.resume()
-  const deadline = setTimeout(cut, LINGER_MS)
-  deadline.unref()
-  socket.once('close', () => clearTimeout(deadline))
+  socket.once('close', () => {
+    clearTimeout(idle)
+    clearTimeout(deadline)
+  })
   res.once('finish', () => {
     // With `Connection: close`, Node ends the socket once the answer is flushed and destroys it at that moment:
     // the end (our FIN) stays, the destroy waits until the client has sent the rest of its body, or gave up.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -58,9 +59,14 @@ export function serverFactory (config: Config, roads: Roads): FastifyServerFacto
     // request was accepted (RFC 9110 §10.1.1), so a refused upload is never sent.
     server.on('checkContinue', onRequest)
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const started = performance.now()
       socket.on('error', () => socket.destroy())
       const refusal = frontDoorRefusal(req, limits) ?? (roads.dataPlane?.upgrade(req, socket, head) === true ? undefined : notFound())
-      if (refusal) writeRefusalOnSocket(socket, refusal.statusCode, refusal.detail, { ...refusal.headers, 'X-Request-ID': requestIdFor(req) })
+      if (refusal) {
+        writeRefusalOnSocket(socket, refusal.statusCode, refusal.detail, {
+          ...refusal.headers, 'X-Request-ID': requestIdFor(req), 'X-Process-Time': processTime(performance.now() - started),
+        })
+      }
     })
     return server
   }
@@ -78,6 +84,8 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
 
 /** Errors Node raises before any road sees a request (bad framing, oversized or too slow headers), as JSON. */
 export function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+  const started = performance.now()
   const [status, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request']
-  writeRefusalOnSocket(socket, status, detail)
+  // No request was parsed, so no incoming id to keep: a fresh one, as for an unsafe incoming id.
+  writeRefusalOnSocket(socket, status, detail, { 'X-Request-ID': randomUUID(), 'X-Process-Time': processTime(performance.now() - started) })
 }
