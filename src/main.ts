@@ -1,4 +1,5 @@
 import cluster from 'node:cluster'
+import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -100,6 +101,9 @@ function runPrimary (workers: number, config: Config): void {
   }
   for (let i = 0; i < workers; i++) fork()
   const metricsServer = config.metricsPort === undefined ? undefined : serveClusterMetrics(config.metricsPort, config.host)
+  metricsServer?.once('listening', () => {
+    process.stderr.write(`atenex-gateway: cluster metrics on port ${(metricsServer.address() as AddressInfo).port}\n`)
+  })
   process.stderr.write(`atenex-gateway: primary ${process.pid} started ${workers} workers on port ${config.port}\n`)
 
   cluster.on('exit', (worker, code, signal) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { backends, createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { backends, createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { postJson as post } from './helpers/http.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
@@ -137,9 +137,9 @@ for (const { backend, skip } of await backends()) {
   })
 }
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
-describe('API keys across replicas', { skip: noPostgres ?? false }, () => {
+describe('API keys across replicas', { skip: noPostgres }, () => {
   let upstream: StandInUpstream
   let database: Awaited<ReturnType<typeof createPostgresDatabase>>
   let first: TestGateway

@@ -3,11 +3,11 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { CHROMIUM, chromiumSkip } from './helpers/chromium.js'
 import { chromium, type Browser } from 'playwright-core'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT_DIR = 'test-output'
 
 async function servePage (): Promise<{ server: Server, origin: string }> {
@@ -19,9 +19,9 @@ async function servePage (): Promise<{ server: Server, origin: string }> {
   return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` }
 }
 
-interface PageResult { ok: boolean, status?: number, requestId?: string | null, error?: string, company?: string }
+interface PageResult { ok: boolean, control: string, status?: number, requestId?: string | null, error?: string, company?: string }
 
-describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)` }, () => {
+describe('a real browser against the gateway', { skip: chromiumSkip() }, () => {
   let browser: Browser
   let gateway: TestGateway
   let upstream: StandInUpstream
@@ -54,14 +54,16 @@ describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? fa
     try {
       await page.goto(origin)
       return await page.evaluate(async ({ base, email, password }) => {
+        // Positive control: an opaque no-cors answer proves the gateway answers this page, so a failure below is the browser's block.
+        const control = await fetch(`${base}/health/live`, { mode: 'no-cors' }).then((response) => response.type, (error: unknown) => `failed: ${String(error)}`)
         try {
           const login = await fetch(`${base}/api/v1/users/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) })
           const { access_token: token } = await login.json() as { access_token: string }
           const response = await fetch(`${base}/api/v1/ingest/status`, { headers: { Authorization: `Bearer ${token}`, 'X-Company-ID': 'spoofed-by-the-frontend' } })
           const body = await response.json() as { headers: Record<string, string> }
-          return { ok: true, status: response.status, requestId: response.headers.get('X-Request-ID'), company: body.headers['x-company-id'] }
+          return { ok: true, control, status: response.status, requestId: response.headers.get('X-Request-ID'), company: body.headers['x-company-id'] }
         } catch (error) {
-          return { ok: false, error: String(error) }
+          return { ok: false, control, error: String(error) }
         }
       }, { base: gateway.url, email: user.email, password: user.password })
     } finally {
@@ -71,6 +73,7 @@ describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? fa
 
   test('a page from an allowed origin logs in, calls a proxied route and reads X-Request-ID', async () => {
     const result = await loginAndCall(allowedPage.origin)
+    assert.equal(result.control, 'opaque')
     assert.equal(result.ok, true, result.error)
     assert.equal(result.status, 200)
     assert.match(result.requestId ?? '', /^[0-9a-f-]{36}$/)
@@ -79,6 +82,7 @@ describe('a real browser against the gateway', { skip: existsSync(CHROMIUM) ? fa
 
   test('a page from another origin is blocked by the browser', async () => {
     const result = await loginAndCall(otherPage.origin)
+    assert.equal(result.control, 'opaque', 'the gateway was up and answered this page')
     assert.equal(result.ok, false)
     assert.match(result.error ?? '', /Failed to fetch/)
   })

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { after, before, describe, test } from 'node:test'
 import { cliMissing, startCli, type RunningCli } from './helpers/cli.js'
-import { createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { startGateway, TEST_JWT_SECRET } from './helpers/gateway.js'
 import { postJson, rawRequest } from './helpers/http.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
@@ -16,7 +16,7 @@ import { eventually } from './helpers/wait.js'
 // README, "Operating it": OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (server spans, undici client
 // spans, pg spans), the image's HEALTHCHECK, and GATEWAY_WORKERS=auto (one worker per CPU).
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
 /** The built binary; on PostgreSQL when one answers (pg spans, workers), else on the embedded database. */
 async function spawnServe (env: Record<string, string>, args: string[] = ['serve']): Promise<{ cli: RunningCli, url: string, close: () => Promise<void> }> {
@@ -152,7 +152,7 @@ describe('the Docker image\'s HEALTHCHECK command', () => {
 
 const oneCpu = availableParallelism() < 2 ? 'one CPU: auto means a single process, no cluster' : false
 
-describe('GATEWAY_WORKERS=auto (the built binary, PostgreSQL)', { skip: cliMissing || (noPostgres ?? false) || oneCpu }, () => {
+describe('GATEWAY_WORKERS=auto (the built binary, PostgreSQL)', { skip: cliMissing || noPostgres || oneCpu }, () => {
   test(`forks one worker per CPU (${availableParallelism()} here), all serving, and SIGTERM stops them with exit 0`, async () => {
     const gateway = await spawnServe({ GATEWAY_WORKERS: 'auto' })
     try {

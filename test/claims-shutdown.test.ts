@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { cliMissing, startCli, type RunningCli } from './helpers/cli.js'
-import { createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { TEST_JWT_SECRET } from './helpers/gateway.js'
 import { rawRequest } from './helpers/http.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
@@ -16,7 +16,7 @@ import { eventually } from './helpers/wait.js'
 interface Spawned { readonly cli: RunningCli, readonly url: string, close (): Promise<void> }
 
 // The database does not matter here; a fresh PostgreSQL database migrates in a fraction of PGlite's seconds.
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
 async function spawnGateway (env: Record<string, string>): Promise<Spawned> {
   const database = noPostgres ? undefined : await createPostgresDatabase()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import WebSocket from 'ws'
-import { backends, createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { backends, createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { eventually } from './helpers/wait.js'
 import { openWebSocket, refusedWith, startWebSocketUpstream, type WebSocketUpstream } from './helpers/ws-upstream.js'
@@ -92,9 +92,9 @@ for (const { backend, skip } of await backends()) {
   })
 }
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
-describe('a ticket issued by one replica is redeemed by another (one PostgreSQL database)', { skip: noPostgres ?? false }, () => {
+describe('a ticket issued by one replica is redeemed by another (one PostgreSQL database)', { skip: noPostgres }, () => {
   let upstream: WebSocketUpstream
   let database: Awaited<ReturnType<typeof createPostgresDatabase>>
   let first: TestGateway

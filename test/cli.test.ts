@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { jwtVerify } from 'jose'
 import { cliMissing, runCli } from './helpers/cli.js'
 import { MIGRATION_NAMES } from '../src/db/migrate.js'
-import { createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { TEST_JWT_SECRET } from './helpers/gateway.js'
 import { closedPortUrl } from './helpers/upstream.js'
 
@@ -172,9 +172,9 @@ describe('the atenex-gateway command, run as a user would', { skip: cliMissing }
   })
 })
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
-describe('the database commands on PostgreSQL', { skip: cliMissing || (noPostgres ?? false) }, () => {
+describe('the database commands on PostgreSQL', { skip: cliMissing || noPostgres }, () => {
   test('migrate and the user commands need only the database settings: no GATEWAY_JWT_SECRET, and a bad setting they never read does not stop them', async () => {
     const database = await createPostgresDatabase()
     try {

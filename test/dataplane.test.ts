@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { signToken, startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { chunksOf, jsonOf, rawRequest, type RawResponse } from './helpers/http.js'
 import { echo, startUpstream, type StandInUpstream } from './helpers/upstream.js'
@@ -122,14 +121,17 @@ describe('early answers reach a client that is still sending its body (Node http
     await new Promise((resolve) => socket.once('connect', resolve))
     let text = ''
     socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1') })
-    const closed = new Promise((resolve) => socket.once('close', resolve))
+    let closed = false
+    socket.once('close', () => { closed = true })
     // No token: refused before its body is read. The body itself looks like a request, and a real one follows it.
     socket.write(`POST /api/v1/ingest/upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(hidden)}\r\n\r\n${hidden}` +
       `GET /api/v1/ingest/pipelined HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
-    await closed
+    await eventually(() => closed, 10_000, 'the refused connection closed')
     assert.match(text, /^HTTP\/1\.1 401 /)
     assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer, then the connection closed')
-    await sleep(100)
+    // A marker sent after the close: once the upstream has it, anything forwarded from the closed connection would be there too.
+    assert.equal((await rawRequest(gateway.url, '/api/v1/ingest/marker', { headers: { authorization: `Bearer ${token}` } })).status, 200)
+    await eventually(() => upstream.received.some((r) => r.url.endsWith('/marker')), 10_000, 'the marker recorded by the upstream')
     assert.ok(!upstream.received.some((r) => r.url.endsWith('/hidden') || r.url.endsWith('/pipelined')), 'neither request reached the upstream')
   })
 })

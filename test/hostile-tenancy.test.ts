@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { companiesRepository } from '../src/db/companies-repository.js'
 import { usersRepository } from '../src/db/users-repository.js'
-import { backends, createPostgresDatabase, postgresUnavailableReason } from './helpers/databases.js'
+import { backends, createPostgresDatabase, postgresSkip } from './helpers/databases.js'
 import { startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
 import { postJson as post } from './helpers/http.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
@@ -101,9 +101,9 @@ for (const { backend, skip } of await backends()) {
   })
 }
 
-const noPostgres = await postgresUnavailableReason()
+const noPostgres = await postgresSkip()
 
-describe('two replicas on one database', { skip: noPostgres ?? false }, () => {
+describe('two replicas on one database', { skip: noPostgres }, () => {
   let upstream: StandInUpstream
   let database: Awaited<ReturnType<typeof createPostgresDatabase>>
   let first: TestGateway

@@ -8,6 +8,7 @@ import { hashPassword, verifyPassword } from '../src/auth/passwords.js'
 import { compileBodySchema } from '../src/api/validation.js'
 import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany } from './helpers/fixtures.js'
 import { postJson as post } from './helpers/http.js'
 
 interface Detail { loc: (string | number)[], msg: string, type: string }
@@ -29,7 +30,7 @@ for (const { backend, skip } of await backends()) {
     before(async () => {
       const defaultCompanyId = randomUUID()
       gateway = await startGateway({ backend, env: { GATEWAY_ALLOW_SELF_REGISTRATION: 'true', GATEWAY_DEFAULT_COMPANY_ID: defaultCompanyId } })
-      await gateway.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [defaultCompanyId, 'Default Co'])
+      await insertCompany(gateway, defaultCompanyId, 'Default Co')
       companyId = (await gateway.company()).id
       admin = await gateway.user({ companyId, roles: ['admin', 'user'] })
       headers = { authorization: `Bearer ${await gateway.tokenFor(admin)}` }

@@ -6,6 +6,7 @@ import { generateSync } from 'json-schema-faker'
 import { request } from 'undici'
 import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany } from './helpers/fixtures.js'
 import { operationsOf, schemaValidator, type OpenApiDocument, type Operation, type Parameter, type Schema } from './helpers/openapi.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
@@ -85,7 +86,7 @@ for (const { backend, skip } of await backends()) {
           GATEWAY_RATE_LIMIT_IP_PER_MINUTE: '1000000',
         },
       })
-      await gateway.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [defaultCompanyId, 'Default Co'])
+      await insertCompany(gateway, defaultCompanyId, 'Default Co')
       const company = await gateway.company()
       admin = await gateway.user({ companyId: company.id, roles: ['admin', 'user'] })
       token = await gateway.tokenFor(admin)

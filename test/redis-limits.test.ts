@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
+import { REDIS_URL, redisSkip } from './helpers/redis.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertCompany, insertUser } from './helpers/fixtures.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-async function redisUnavailableReason (): Promise<string | false> {
-  if (process.env.TEST_SKIP_REDIS === '1') return 'TEST_SKIP_REDIS=1'
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => undefined)
-  try {
-    await client.connect()
-    await client.ping()
-    return false
-  } catch (error) {
-    return `no Redis at ${REDIS_URL} (${(error as Error).message})`
-  } finally {
-    client.disconnect()
-  }
-}
-
-const skip = await redisUnavailableReason()
+const skip = await redisSkip()
 
 describe('rate limits shared through Redis', { skip }, () => {
   let upstream: StandInUpstream
@@ -36,8 +20,8 @@ describe('rate limits shared through Redis', { skip }, () => {
     second = await startGateway({ env })
     // Both instances must know the user: they have separate embedded databases, so it is created in each with the same id.
     user = await first.user({ companyId: (await first.company()).id })
-    await second.app.gateway.db.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [user.companyId, 'Shared Co'])
-    await second.app.gateway.db.query('INSERT INTO users (id, email, hashed_password, company_id) VALUES ($1, $2, $3, $4)', [user.id, user.email, 'x', user.companyId])
+    await insertCompany(second, user.companyId as string, 'Shared Co')
+    await insertUser(second, { id: user.id, email: user.email, hashedPassword: 'x', companyId: user.companyId })
   })
   after(async () => {
     await first.close()

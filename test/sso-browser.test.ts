@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { CHROMIUM, chromiumSkip } from './helpers/chromium.js'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startSsoWorld, type SsoWorld } from './helpers/sso-world.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT_DIR = 'test-output'
 
 /** The two calls a frontend makes: discover (show the button?) and, on its landing page, exchange the code. */
@@ -37,7 +37,7 @@ function frontendPages (gatewayUrl: () => string): (path: string) => string {
       </script>`
 }
 
-describe('single sign-on in a real browser: frontend → gateway → provider login form → gateway → frontend', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)` }, () => {
+describe('single sign-on in a real browser: frontend → gateway → provider login form → gateway → frontend', { skip: chromiumSkip() }, () => {
   let browser: Browser
   let world: SsoWorld
   let frontend: Server

@@ -1,33 +1,19 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { cliMissing, runCli, type CliRun } from './helpers/cli.js'
 import { backends, createPostgresDatabase } from './helpers/databases.js'
 import { TEST_JWT_SECRET } from './helpers/gateway.js'
 import { startIdp, type TestIdp } from './helpers/oidc-provider.js'
 
-const BIN = 'dist/src/cli/index.js'
-const built = existsSync(BIN)
-
-interface Run { status: number | null, stdout: string, stderr: string }
-
-/** Runs the built CLI without blocking this process's event loop (the provider it checks runs here). */
-async function run (args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  child.stdin.end(input)
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return { status, stdout, stderr }
-}
+/** The built CLI, spawned (it must not block this process's event loop: the provider it checks runs here). */
+const run = async (args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<CliRun> => runCli(args, env, { input })
 
 for (const { backend, skip } of await backends()) {
-  describe(`the sso-set, sso-show and sso-remove commands [${backend}]`, { skip: skip || (built ? false : `${BIN} is missing: run npm run build first (npm test does)`) }, () => {
+  describe(`the sso-set, sso-show and sso-remove commands [${backend}]`, { skip: skip || cliMissing }, () => {
     let dataDir: string
     let idp: TestIdp
     let env: NodeJS.ProcessEnv

@@ -202,10 +202,14 @@ describe('external issuers: Supabase tokens from a JWKS', () => {
 
   test('JWKS down: cached keys still verify new tokens; an unknown key is a 503, not a 401', async () => {
     jwks.failing = true
+    const before = jwks.fetches
     try {
-      await new Promise((resolve) => setTimeout(resolve, 450)) // let the cache go stale, so a refetch is attempted and fails
+      // Past the 400 ms cache age (a wait for the gateway's own clock, not a race), verifying a token makes the
+      // gateway refetch, which fails: the cached keys still answer.
+      await new Promise((resolve) => setTimeout(resolve, 450))
       const response = await call(await signWith(rs256, supabaseClaims({ nonce: 'new-token' })))
       assert.equal(response.status, 200)
+      assert.ok(jwks.fetches > before, 'a refetch of the stale JWKS was attempted (and failed)')
       const stranger = await signingKey('never-seen', 'ES256')
       const unknown = await call(await signWith(stranger, supabaseClaims()))
       assert.equal(unknown.status, 503)

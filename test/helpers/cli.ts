@@ -34,9 +34,15 @@ export interface RunningCli {
   stop (signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>
 }
 
+/** Every background command still running: killed when the test process exits, even after a test timed out. */
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
 /** Starts a long-running command (serve, demo) in the background. */
 export function startCli (args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { requireService } from './services.js'
 
 export type Backend = 'pglite' | 'postgres'
 
@@ -31,11 +32,16 @@ export async function postgresUnavailableReason (): Promise<string | undefined> 
 
 /**
  * The backends every database test runs on: the embedded PGlite always, the real server when reachable.
- * Each entry says why it is skipped, so a run without PostgreSQL prints the reason instead of passing silently.
+ * Each entry says why it is skipped, so a run without PostgreSQL prints the reason instead of passing silently
+ * (and fails in CI, see requireService).
  */
 export async function backends (): Promise<{ backend: Backend, skip: string | false }[]> {
-  const reason = await postgresUnavailableReason()
-  return [{ backend: 'pglite', skip: false }, { backend: 'postgres', skip: reason ?? false }]
+  return [{ backend: 'pglite', skip: false }, { backend: 'postgres', skip: await postgresSkip() }]
+}
+
+/** The `skip` option of a PostgreSQL-only suite: the reason locally; in CI also a failing test naming PostgreSQL. */
+export async function postgresSkip (): Promise<string | false> {
+  return requireService('PostgreSQL', await postgresUnavailableReason())
 }
 
 /** A fresh database on the real server, for one test app; dropped by the returned function. */

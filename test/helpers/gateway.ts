@@ -46,6 +46,8 @@ export interface TestGateway {
 
 export interface GatewayOptions {
   readonly backend?: Backend
+  /** Connection settings (GATEWAY_POSTGRES_*) of a PostgreSQL made elsewhere, e.g. a private cluster; implies postgres. */
+  readonly database?: Record<string, string>
   readonly env?: Record<string, string>
   readonly tracing?: RequestTracing
   /** Listen on this port instead of an ephemeral one (for a URL other servers must know beforehand). */
@@ -61,8 +63,8 @@ export async function signToken (claims: JWTPayload, options: { expiresIn?: stri
 
 /** The real gateway on an ephemeral loopback port, on a fresh database of the chosen backend. */
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
-  const backend = options.backend ?? 'pglite'
-  const postgres = backend === 'postgres' ? await createPostgresDatabase() : undefined
+  const backend = options.database ? 'postgres' : options.backend ?? 'pglite'
+  const postgres = backend === 'postgres' ? options.database ? { env: options.database, drop: async () => undefined } : await createPostgresDatabase() : undefined
   const config = loadConfig({
     GATEWAY_DATA_DIR: 'memory://',
     GATEWAY_JWT_SECRET: TEST_JWT_SECRET,

@@ -3,8 +3,9 @@ import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { closedPortUrl } from './upstream.js'
 import { eventually } from './wait.js'
+import { requireService } from './services.js'
 
-export const redisServerMissing: string | false = spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed'
+export const redisServerMissing: string | false = requireService('Redis (the redis-server binary)', spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed')
 
 /** A private redis-server this test owns: no persistence, on a port of its own, stopped and started at will. */
 export interface PrivateRedis {

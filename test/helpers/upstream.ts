@@ -20,6 +20,8 @@ export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, receiv
 export interface StandInUpstream {
   readonly url: string
   readonly received: Received[]
+  /** Requests whose head arrived, and body bytes read so far over all requests: live, before `received` records one. */
+  readonly progress: { heads: number, bodyBytes: number }
   /** Replaced per test; the default echoes what it received as JSON. */
   handler: UpstreamHandler
   /** When set, called as soon as headers arrive, before the body is read (for streaming tests). */
@@ -41,6 +43,7 @@ export async function startUpstream (handler: UpstreamHandler = echo): Promise<S
   const upstream: StandInUpstream = {
     url: '',
     received: [],
+    progress: { heads: 0, bodyBytes: 0 },
     handler,
     onHeaders: undefined,
     last () {
@@ -51,6 +54,7 @@ export async function startUpstream (handler: UpstreamHandler = echo): Promise<S
     close: async () => { await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }) },
   }
   const server: Server = createServer((req, res) => {
+    upstream.progress.heads += 1
     if (upstream.onHeaders?.(req, res)) return
     const hash = createHash('sha256')
     const kept: Buffer[] = []
@@ -59,6 +63,7 @@ export async function startUpstream (handler: UpstreamHandler = echo): Promise<S
     req.on('data', (chunk: Buffer) => {
       hash.update(chunk)
       bytes += chunk.length
+      upstream.progress.bodyBytes += chunk.length
       if (bytes <= KEEP_BODY_BYTES) kept.push(chunk)
     })
     const finish = (): void => {
