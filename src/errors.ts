@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   UPSTREAM_UNAVAILABLE: { status: 503, meaning: 'The upstream refused the connection or its name does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not connect or answer in time; once its head was sent, a stalled body is a cut response (logged with this code).' },
   KEYS_UNAVAILABLE: { status: 503, meaning: 'An external issuer\'s signing keys (JWKS) cannot be fetched and none are cached for this token.' },
+  DATABASE_UNAVAILABLE: { status: 503, meaning: 'PostgreSQL cannot be reached right now (a login, an admin call or a first-seen token needed it); retry after Retry-After.' },
   SERVICE_UNAVAILABLE: { status: 503, meaning: 'Shutting down, or a shared dependency of a limit (Redis) is down and the limit fails closed.' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests for this user, company, IP or login email; see Retry-After and RateLimit.' },
   INTERNAL: { status: 500, meaning: 'A bug; the client sees only "Internal Server Error", the log has the cause.' },

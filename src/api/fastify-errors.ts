@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { databaseUnavailable, isDatabaseOutage } from '../db/outage.js'
 import { GatewayError, logGatewayError, methodNotAllowed } from '../errors.js'
 import { recordOwnRoutes } from './method-not-allowed.js'
 import { validationItems } from './validation.js'
@@ -26,7 +27,8 @@ function sendError (reply: FastifyReply, status: number, detail: unknown, header
 }
 
 /** One place turns every thrown error into the wire format; a 5xx never shows its cause to the client. */
-export function handleError (error: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
+export function handleError (thrown: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
+  const error = isDatabaseOutage(thrown) ? databaseUnavailable(thrown) : thrown
   request.refusalCode = error instanceof GatewayError ? error.code : error.validation ? 'VALIDATION_FAILED' : error.code
   if (error instanceof GatewayError) {
     logGatewayError(request.log, error)

@@ -1,3 +1,4 @@
+import { databaseUnavailable, isDatabaseOutage } from '../db/outage.js'
 import type { Authenticators } from '../auth/authenticate.js'
 import { invalidToken } from '../auth/auth-errors.js'
 import type { WsTickets } from '../auth/ws-tickets.js'
@@ -7,7 +8,8 @@ import type { Step } from './step.js'
 
 /** A rejected verification as a refusal value: the gateway's own errors as they are, anything else a 500. */
 export function asRefusal (error: unknown): GatewayError {
-  return error instanceof GatewayError ? error : internalError(error)
+  if (error instanceof GatewayError) return error
+  return isDatabaseOutage(error) ? databaseUnavailable(error) : internalError(error)
 }
 
 /**
