@@ -1,23 +1,11 @@
 import { createHash } from 'node:crypto'
+import type { AuditRow } from '../db/audit-repository.js'
 
 /** The genesis link: the prev_hash of a chain's first row. */
 export const GENESIS_HASH = '0'.repeat(64)
 
-/** The fields a row's hash covers, as stored (ids lower-case, the time to the millisecond). */
-export interface HashedFields {
-  readonly prevHash: string
-  readonly occurredAt: Date
-  readonly type: string
-  readonly actorType: string
-  readonly actorId: string | null
-  readonly targetType: string | null
-  readonly targetId: string | null
-  readonly companyId: string | null
-  readonly clientIp: string | null
-  readonly userAgent: string | null
-  readonly requestId: string | null
-  readonly details: unknown
-}
+/** The fields a row's hash covers, as stored (ids lower-case, the time to the millisecond): all but its own id and hash. */
+export type HashedFields = Omit<AuditRow, 'id' | 'hash' | 'details'> & { readonly details: unknown }
 
 /** JSON with object keys sorted at every depth: the same text for a value before and after jsonb. */
 function canonical (value: unknown): string {
