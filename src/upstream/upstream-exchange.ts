@@ -46,6 +46,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   #queued: NodeJS.Timeout | undefined
   #settled = false
   #left = false
+  /** Whether the head on the client's response is the upstream's (else it may be the gateway's own refusal). */
+  #relayedHead = false
   /** Body bytes relayed to the client. */
   responseBytes = 0
 
@@ -83,6 +85,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     // 1xx interim answers are the upstream's business: the client gets the final one.
     if (statusCode < 200) return true
     this.#resume = resume
+    this.#relayedHead = true
     this.#events.head(statusCode, rawHeaders, performance.now() - this.#started)
     return true
   }
@@ -100,8 +103,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onError (error: Error): void {
-    // After the head, the only honest signal left is a cut response.
-    if (this.#res.headersSent && !this.#res.destroyed) this.#res.destroy(error)
+    // After the upstream's head, the only honest signal left is a cut response. A head the gateway wrote itself
+    // (a 413 for a body over the limit, whose error undici reports again afterwards) must reach the client whole.
+    if (this.#relayedHead && !this.#res.destroyed) this.#res.destroy(error)
     this.#settle(error)
   }
 
