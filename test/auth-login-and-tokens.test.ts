@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { SignJWT, UnsecuredJWT } from 'jose'
+import { startAuthWorld, type AuthWorld } from './helpers/auth-world.js'
 import { backends } from './helpers/databases.js'
-import { signToken, startGateway, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
-import { insertCompany, insertUser } from './helpers/fixtures.js'
-import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import { signToken, TEST_JWT_SECRET, type TestGateway, type TestUser } from './helpers/gateway.js'
+import { insertUser } from './helpers/fixtures.js'
+import type { StandInUpstream } from './helpers/upstream.js'
 import { postJson as post } from './helpers/http.js'
 /** A real passlib 1.7.4 hash (`CryptContext(schemes=["bcrypt"]).hash("passlib-Secret-123")`), as the seeds stored them. */
 const PASSLIB_HASH = '$2b$12$683fp3csq9BHt1H0JRbTRO1GA4YbArZQLBPGNxaVNIjF1tqDwumoW'
@@ -14,33 +15,18 @@ const PASSLIB_PASSWORD = 'passlib-Secret-123'
 // Logging in and the checks every bearer token passes, on both databases.
 for (const { backend, skip } of await backends()) {
   describe(`login and token verification [${backend}]`, { skip }, () => {
+    let world: AuthWorld
     let gateway: TestGateway
     let upstream: StandInUpstream
-    let defaultCompanyId: string
     let member: TestUser
 
     before(async () => {
-      upstream = await startUpstream()
-      defaultCompanyId = randomUUID()
-      gateway = await startGateway({
-        backend,
-        env: {
-          GATEWAY_INGEST_SERVICE_URL: upstream.url,
-          GATEWAY_QUERY_SERVICE_URL: upstream.url,
-          GATEWAY_DEFAULT_COMPANY_ID: defaultCompanyId,
-          GATEWAY_USER_CACHE_TTL: '300',
-        },
-      })
-      await insertCompany(gateway, defaultCompanyId, `Default ${defaultCompanyId}`)
-      member = await gateway.user({ companyId: (await gateway.company()).id })
+      world = await startAuthWorld(backend)
+      ;({ gateway, upstream, member } = world)
     })
-    after(async () => {
-      await gateway.close()
-      await upstream.close()
-    })
+    after(async () => { await world.close() })
 
-    const ingest = async (token: string | undefined, path = '/api/v1/ingest/status'): Promise<Response> =>
-      fetch(`${gateway.url}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+    const ingest = async (token: string | undefined, path?: string): Promise<Response> => world.ingest(token, path)
 
     describe('login', () => {
       test('answers a token and the user\'s profile, and records last_login', async () => {

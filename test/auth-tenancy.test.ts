@@ -2,43 +2,29 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { usersRepository } from '../src/db/users-repository.js'
+import { startAuthWorld, type AuthWorld } from './helpers/auth-world.js'
 import { backends } from './helpers/databases.js'
 import { startGateway, type TestGateway, type TestUser } from './helpers/gateway.js'
-import { insertCompany } from './helpers/fixtures.js'
-import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
+import type { StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
 import { postJson as post } from './helpers/http.js'
 
 // What a verified user may reach: the company requirement, identity from the database, ensure-company; both databases.
 for (const { backend, skip } of await backends()) {
   describe(`company requirement, identity headers and ensure-company [${backend}]`, { skip }, () => {
+    let world: AuthWorld
     let gateway: TestGateway
     let upstream: StandInUpstream
     let defaultCompanyId: string
     let member: TestUser
 
     before(async () => {
-      upstream = await startUpstream()
-      defaultCompanyId = randomUUID()
-      gateway = await startGateway({
-        backend,
-        env: {
-          GATEWAY_INGEST_SERVICE_URL: upstream.url,
-          GATEWAY_QUERY_SERVICE_URL: upstream.url,
-          GATEWAY_DEFAULT_COMPANY_ID: defaultCompanyId,
-          GATEWAY_USER_CACHE_TTL: '300',
-        },
-      })
-      await insertCompany(gateway, defaultCompanyId, `Default ${defaultCompanyId}`)
-      member = await gateway.user({ companyId: (await gateway.company()).id })
+      world = await startAuthWorld(backend)
+      ;({ gateway, upstream, defaultCompanyId, member } = world)
     })
-    after(async () => {
-      await gateway.close()
-      await upstream.close()
-    })
+    after(async () => { await world.close() })
 
-    const ingest = async (token: string | undefined, path = '/api/v1/ingest/status'): Promise<Response> =>
-      fetch(`${gateway.url}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+    const ingest = async (token: string | undefined, path?: string): Promise<Response> => world.ingest(token, path)
 
     describe('company requirement and identity headers', () => {
       test('no company: 403 on proxied routes, but ensure-company works', async () => {
