@@ -46,10 +46,18 @@ export interface SseSummary {
 const RATIO_BASES: readonly TargetId[] = ['b', 'b2', 'c0', 'a', 'd', 'e']
 /** ck (the API key) over c (the JWT) and over c0, for the same gateway process or build. */
 const KEY_RATIO_BASES: readonly TargetId[] = ['c', 'c0']
-const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(values.length, 1)
-const meanOf = (values: (number | undefined)[]): number | undefined => {
+/**
+ * The middle round (the mean of the middle two): on these shared machines a round now and then runs at
+ * two thirds of the others' speed, and a mean lets that one stall move a ratio by 10%.
+ */
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y)
+  const middle = sorted.length / 2
+  return sorted.length % 2 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2
+}
+const medianOf = (values: (number | undefined)[]): number | undefined => {
   const known = values.filter((v): v is number => v !== undefined)
-  return known.length ? mean(known) : undefined
+  return known.length ? median(known) : undefined
 }
 const mib = (bytes: (number | undefined)[]): number | undefined => {
   const known = bytes.filter((b): b is number => b !== undefined)
@@ -68,21 +76,21 @@ function groupBy<T> (items: readonly T[], key: (item: T) => string): Map<string,
   return groups
 }
 
-/** Per scenario and target: throughput and latency averaged over rounds, errors summed, the peak RSS. */
+/** Per scenario and target: throughput and latency of the median round, errors summed, the peak RSS. */
 export function summarizeLoad (measurements: readonly LoadMeasurement[]): LoadSummary[] {
   return [...groupBy(measurements, (m) => `${m.scenario}/${m.target}`).values()].map((rounds) => {
     const first = rounds[0] as LoadMeasurement
     return {
       scenario: first.scenario,
       target: first.target,
-      rps: mean(rounds.map((m) => m.result.rps)),
+      rps: median(rounds.map((m) => m.result.rps)),
       rpsPerRound: rounds.map((m) => Math.round(m.result.rps)),
-      p50Ms: mean(rounds.map((m) => m.result.p50Ms)),
-      p99Ms: mean(rounds.map((m) => m.result.p99Ms)),
+      p50Ms: median(rounds.map((m) => m.result.p50Ms)),
+      p99Ms: median(rounds.map((m) => m.result.p99Ms)),
       errors: rounds.reduce((sum, m) => sum + m.result.errors, 0),
       non2xx: rounds.reduce((sum, m) => sum + m.result.non2xx, 0),
       peakRssMiB: mib(rounds.map((m) => m.peakRssBytes)),
-      cpuUsPerRequest: meanOf(rounds.map((m) => m.cpuUsPerRequest)),
+      cpuUsPerRequest: medianOf(rounds.map((m) => m.cpuUsPerRequest)),
     }
   })
 }

@@ -35,9 +35,9 @@ import { registerErrorHandlers } from './api/fastify-errors.js'
 import { Health, registerHealthRoutes } from './observability/health.js'
 import { startTrace, tracingFor, type RequestTracing } from './observability/tracing.js'
 import { exposeMetrics, GatewayMetrics } from './observability/metrics.js'
-import { asyncStdout, createAccessLogger, createLogger } from './observability/logger.js'
+import { asyncStdout, createLogger } from './observability/logger.js'
 import { requestIdFor } from './observability/request-id.js'
-import { registerRequestObservability } from './observability/request-log.js'
+import { accessLog, registerRequestObservability } from './observability/request-log.js'
 import { dataPlane } from './dataplane/pipeline.js'
 import { RouteMatcher } from './dataplane/route-match.js'
 import { loadRouteTable, scopesOf } from './dataplane/route-table.js'
@@ -192,7 +192,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const client = clientAddress(config.server.trustProxy)
   const roads: Roads = {}
   const logDestination = options.logStream ?? asyncStdout()
-  const access = createAccessLogger(config, logDestination)
+  const access = accessLog(config.logLevel, logDestination)
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     ...serverOptions(config, tracing, roads, client),
     loggerInstance: createLogger(config, logDestination),
@@ -283,7 +283,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       tracing,
       client,
       cors: corsResponseHeaders(config.corsOrigins),
-      accessLog: access.isLevelEnabled('info'),
     },
     auth: services.auth,
     tickets: services.tickets,

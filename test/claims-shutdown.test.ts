@@ -130,4 +130,19 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
       await inFlight
     } finally { await gateway.close() }
   })
+
+  test('access lines still buffered for stdout are all written when SIGTERM stops the gateway', async () => {
+    const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_LOG_LEVEL: 'INFO' })
+    try {
+      const agent = `buffered-${Date.now()}`
+      // Ten lines are less than one batch (8 KiB): they wait in the buffer until a flush.
+      for (let i = 0; i < 10; i++) assert.equal((await rawRequest(gateway.url, '/health/live', { headers: { 'user-agent': agent } })).status, 200)
+      gateway.cli.child.kill('SIGTERM')
+      const { code } = await exitOf(gateway.cli, performance.now(), 15_000)
+      assert.equal(code, 0)
+      const lines = gateway.cli.stdout().split('\n').filter((line) => line.includes(agent))
+      assert.equal(lines.length, 10, 'every access line reached stdout')
+      for (const line of lines) assert.equal((JSON.parse(line) as { msg: string }).msg, 'request completed')
+    } finally { await gateway.close() }
+  })
 })

@@ -6,7 +6,7 @@ import { GatewayError, logGatewayError, payloadTooLarge } from '../errors.js'
 import type { ClientAddress } from '../http/client-address.js'
 import { writeRefusal, writeRefusalOnSocket, type ResponseHeaders } from '../http/refusal.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
-import { ACCESS_LOG_MESSAGE, CLIENT_GONE_MESSAGE, accessLogFields, declaredLength, processTime, type AccessEntry, type UpstreamTiming } from '../observability/request-log.js'
+import { CLIENT_GONE_MESSAGE, declaredLength, processTime, type AccessEntry, type AccessLog, type UpstreamTiming } from '../observability/request-log.js'
 import type { RequestTrace, RequestTracing } from '../observability/tracing.js'
 import type { ConcurrencyLimiter } from '../traffic/concurrency.js'
 import type { OutgoingHeaders, UpstreamEvents, UpstreamExchange } from '../upstream/upstream-exchange.js'
@@ -18,15 +18,12 @@ import type { RouteMatch } from './route-match.js'
 /** What every exchange shares: built once with the data plane. */
 export interface PlaneContext {
   readonly log: Logger
-  /** The access log (no redaction pass: its fields are chosen). */
-  readonly access: Logger
+  readonly access: AccessLog
   readonly metrics: GatewayMetrics
   readonly tracing: RequestTracing
   readonly client: ClientAddress
   /** The gateway's CORS headers for an actual (non-preflight) request from `origin`. */
   readonly cors: (origin: string | string[] | undefined) => ResponseHeaders
-  /** The level is fixed at startup: below INFO the access line is not even built. */
-  readonly accessLog: boolean
 }
 
 /** A concurrency cap an exchange holds until it ends. */
@@ -153,12 +150,12 @@ export class Exchange implements UpstreamEvents, AccessEntry {
     if (status === 499) this.upstreamCall?.leave()
     const permits = this.#permits
     if (permits) for (const { limiter, key } of permits) limiter.release(key)
-    const { metrics, access, accessLog, tracing } = this.context
+    const { metrics, access, tracing } = this.context
     const elapsedMs = performance.now() - this.started
     this.#status = status
     this.#elapsedMs = elapsedMs
     metrics.observe(this.match.template, this.req.method ?? 'GET', status, elapsedMs, this.upstream)
-    if (accessLog || status === 499) access.info(accessLogFields(this), status === 499 ? CLIENT_GONE_MESSAGE : ACCESS_LOG_MESSAGE)
+    access.write(this, status === 499 ? CLIENT_GONE_MESSAGE : undefined)
     if (tracing.enabled && this.trace) {
       tracing.end(this.trace, { method: this.method, route: this.match.template, status, upstream: this.upstream?.name, companyId: this.identity?.companyId })
     }

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Logger } from 'pino'
+import pino, { type DestinationStream } from 'pino'
+import type { Config } from '../config.js'
 import type { ClientAddress } from '../http/client-address.js'
+import { isoTimeByMillisecond } from './logger.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
 /** Which upstream served a request, and how long it took to answer (its response head). */
@@ -29,10 +31,8 @@ export const processTime = (elapsedMs: number): string => `${elapsedMs.toFixed(2
  * included), one access-log line per request, and the trace's end. The data plane does the same for proxied
  * requests with the same functions.
  */
-export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing, client: ClientAddress, access: Logger): void {
+export function registerRequestObservability (app: FastifyInstance, tracing: RequestTracing, client: ClientAddress, access: AccessLog): void {
   app.decorateRequest('refusalCode', undefined)
-  // The level is fixed at startup: below INFO the access line is not even built.
-  const accessLog = access.isLevelEnabled('info')
 
   // One onSend hook sets both: it runs for every answer, errors and 404s included (each hook is a per-request cost).
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -59,7 +59,7 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
   })
 
   app.addHook('onRequestAbort', (request, done) => {
-    access.info(accessLogFields(entry(request, 499, undefined, undefined)), CLIENT_GONE_MESSAGE)
+    access.write(entry(request, 499, undefined, undefined), CLIENT_GONE_MESSAGE)
     done()
   })
 
@@ -71,10 +71,10 @@ export function registerRequestObservability (app: FastifyInstance, tracing: Req
     })
   }
 
-  if (!accessLog) return
+  if (!access.enabled) return
   app.addHook('onResponse', (request, reply, done) => {
     const length = reply.getHeader('content-length')
-    access.info(accessLogFields(entry(request, reply.statusCode, reply.elapsedTime, length === undefined ? undefined : Number(length))), ACCESS_LOG_MESSAGE)
+    access.write(entry(request, reply.statusCode, reply.elapsedTime, length === undefined ? undefined : Number(length)))
     done()
   })
 }
@@ -115,25 +115,53 @@ export interface AccessEntry {
   readonly errorCode: string | undefined
 }
 
-/** The access-log line's fields: what an operator looks for first (as Kong and Traefik log it). */
-export function accessLogFields (entry: AccessEntry) {
+/** How an access line is written: to the log destination, or nowhere when INFO is off. */
+export interface AccessLog {
+  /** The level is fixed at startup: below INFO the access line is not even built. */
+  readonly enabled: boolean
+  write (entry: AccessEntry, message?: string): void
+}
+
+const LINE_START = '{"level":"info"'
+const SERVICE = ',"service":"atenex-gateway"'
+
+/** A string field: JSON-escaped, since most of them are the client's to fill (the path, the user agent, the forwarded address). */
+const text = (name: string, value: string | undefined): string => value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`
+const count = (name: string, value: number | undefined): string => value === undefined || !Number.isFinite(value) ? '' : `,"${name}":${value}`
+const milliseconds = (name: string, value: number | undefined): string => value === undefined ? '' : count(name, Number(value.toFixed(2)))
+
+/**
+ * The access line: what an operator looks for first (as Kong and Traefik log it), in the shape pino writes
+ * every other line (level, time, service, the fields, msg), built as one string with its fields in a fixed
+ * order. Going through pino's generic serialiser cost a twentieth of a proxied request's CPU.
+ */
+export function accessLine (entry: AccessEntry, message: string = ACCESS_LOG_MESSAGE): string {
   const { identity, upstream, userAgent } = entry
+  return LINE_START + isoTimeByMillisecond() + SERVICE +
+    text('request_id', entry.requestId) +
+    text('trace_id', entry.traceId) +
+    text('method', entry.method) +
+    text('path', pathOf(entry.url)) +
+    text('route', entry.route) +
+    count('status', entry.status) +
+    milliseconds('duration_ms', entry.elapsedMs) +
+    text('client_ip', entry.clientIp) +
+    text('user_agent', userAgent === undefined || userAgent.length <= USER_AGENT_CHARS ? userAgent : userAgent.slice(0, USER_AGENT_CHARS)) +
+    count('request_bytes', entry.requestBytes) +
+    count('response_bytes', entry.responseBytes) +
+    text('user_id', identity?.userId) +
+    text('company_id', identity?.companyId ?? undefined) +
+    text('error_code', entry.errorCode) +
+    text('upstream', upstream?.name) +
+    milliseconds('upstream_latency_ms', upstream?.latencyMs) +
+    `,"msg":${JSON.stringify(message)}}\n`
+}
+
+/** The access log on `destination` (the one every other line goes to), written when `level` lets INFO through. */
+export function accessLog (level: Config['logLevel'], destination: DestinationStream): AccessLog {
+  const enabled = pino.levels.values[level]! <= pino.levels.values.info!
   return {
-    request_id: entry.requestId,
-    trace_id: entry.traceId,
-    method: entry.method,
-    path: pathOf(entry.url),
-    route: entry.route,
-    status: entry.status,
-    duration_ms: entry.elapsedMs === undefined ? undefined : Number(entry.elapsedMs.toFixed(2)),
-    client_ip: entry.clientIp,
-    user_agent: userAgent === undefined || userAgent.length <= USER_AGENT_CHARS ? userAgent : userAgent.slice(0, USER_AGENT_CHARS),
-    request_bytes: entry.requestBytes,
-    response_bytes: entry.responseBytes,
-    user_id: identity?.userId,
-    company_id: identity?.companyId ?? undefined,
-    error_code: entry.errorCode,
-    upstream: upstream?.name,
-    upstream_latency_ms: upstream ? Number(upstream.latencyMs.toFixed(2)) : undefined,
+    enabled,
+    write: enabled ? (entry, message) => { destination.write(accessLine(entry, message)) } : () => undefined,
   }
 }
