@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import pino, { type DestinationStream } from 'pino'
 import type { Config } from '../config.js'
 import type { ClientAddress } from '../http/client-address.js'
-import { isoTimeByMillisecond } from './logger.js'
+import { LOG_SERVICE, isoTimeByMillisecond } from './logger.js'
 import { traceOf, type RequestTracing } from './tracing.js'
 
 /** Which upstream served a request, and how long it took to answer (its response head). */
@@ -123,7 +123,7 @@ export interface AccessLog {
 }
 
 const LINE_START = '{"level":"info"'
-const SERVICE = ',"service":"atenex-gateway"'
+const SERVICE = `,"service":${JSON.stringify(LOG_SERVICE)}`
 
 /** A string field: JSON-escaped, since most of them are the client's to fill (the path, the user agent, the forwarded address). */
 const text = (name: string, value: string | undefined): string => value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`
@@ -133,7 +133,7 @@ const milliseconds = (name: string, value: number | undefined): string => value 
 /**
  * The access line: what an operator looks for first (as Kong and Traefik log it), in the shape pino writes
  * every other line (level, time, service, the fields, msg), built as one string with its fields in a fixed
- * order. Going through pino's generic serialiser cost a twentieth of a proxied request's CPU.
+ * order: pino's generic serialiser (asString, _asJson) was 4% of the gateway's CPU under the bench's profiler.
  */
 export function accessLine (entry: AccessEntry, message: string = ACCESS_LOG_MESSAGE): string {
   const { identity, upstream, userAgent } = entry
