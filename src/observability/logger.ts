@@ -47,29 +47,19 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 /** Log lines dropped because stdout could not keep up (exposed as a metric). */
 export const droppedLogLines = { count: 0 }
 
-/** How many lines a dropped chunk held. */
-function linesIn (chunk: Buffer): number {
-  let lines = 0
-  for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++
-  return lines
-}
-
 /**
  * stdout without blocking the request path, as nginx's buffered access_log: lines are batched and written
  * asynchronously, flushed every second, on drain and at exit (pino flushes the buffer synchronously when the
  * process exits, SIGTERM included), and bounded: a stalled reader costs dropped lines, not memory.
- * SonicBoom runs in its buffer mode, each line encoded once: in its string mode it measures its pending
- * string (Buffer.byteLength of a growing concatenation) on every line. `npm run bench` at INFO, small JSON:
- * string mode against a plain Buffer batcher 0.84 in one run, buffer mode against that batcher 1.01 in another.
+ * SonicBoom stays in its string mode: its buffer mode (a Buffer per line) was no faster on small JSON and made
+ * the 64 KiB scenario 0.60x of the build before it, after a small-JSON warm-up (`npm run bench`, one run).
  */
 export function asyncStdout (): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES, maxLength: MAX_BUFFERED_BYTES, periodicFlush: FLUSH_INTERVAL_MS, contentMode: 'buffer' })
-  stream.on('drop', (chunk: Buffer) => { droppedLogLines.count += linesIn(chunk) })
+  const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES, maxLength: MAX_BUFFERED_BYTES, periodicFlush: FLUSH_INTERVAL_MS })
+  stream.on('drop', (data: string) => { droppedLogLines.count += data.split('\n').length - 1 })
   // A closed stdout (EPIPE) must not take the gateway down with it.
   stream.on('error', () => undefined)
-  // The buffer mode's write takes a Buffer; its typings only know the string mode's.
-  const writeBuffer = stream.write.bind(stream) as unknown as (chunk: Buffer) => boolean
-  return { write: (line: string) => writeBuffer(Buffer.from(line)) }
+  return stream
 }
 
 export function createLogger (config: Pick<Config, 'logLevel' | 'projectName'>, destination: DestinationStream = asyncStdout()): Logger {
