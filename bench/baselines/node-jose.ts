@@ -55,6 +55,9 @@ async function handle (req: IncomingMessage, res: ServerResponse): Promise<void>
   } catch {
     return fail(res, 502, 'Error communicating with upstream service.')
   }
+  // The client may have gone while the upstream answered (wrk closes its connections at the end of a run):
+  // pipeline() throws at once on a destroyed response, which would take the whole process down.
+  if (res.destroyed) { response.body.on('error', () => undefined).destroy(); return }
   res.writeHead(response.statusCode, forwardable(response.headers))
   pipeline(response.body, res, () => { /* a client gone mid-body is not an error here */ })
 }
