@@ -81,6 +81,20 @@ describe('the access line', () => {
     assert.equal(line.msg, 'request completed')
   })
 
+  test('every character, escaped or not, reads back as it was (the plain-ASCII shortcut included)', () => {
+    for (let code = 0; code <= 0xffff; code += code < 0x180 ? 1 : 97) {
+      const value = `a${String.fromCharCode(code)}b`
+      assert.equal(parsedLine({ ...entry, userAgent: value }).user_agent, value, `U+${code.toString(16)}`)
+    }
+    assert.equal(parsedLine({ ...entry, userAgent: 'x\ud800y' }).user_agent, 'x\ud800y', 'a lone surrogate')
+  })
+
+  test('durations are rounded to hundredths of a millisecond', () => {
+    for (const [elapsedMs, expected] of [[0, 0], [0.004, 0], [0.005, 0.01], [1.234, 1.23], [999.999, 1000], [12.34567, 12.35]] as const) {
+      assert.equal(parsedLine({ ...entry, elapsedMs }).duration_ms, expected, String(elapsedMs))
+    }
+  })
+
   test('a user agent is cut at 256 characters', () => {
     assert.equal((parsedLine({ ...entry, userAgent: 'a'.repeat(5000) }).user_agent as string).length, 256)
   })

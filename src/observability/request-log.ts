@@ -125,10 +125,20 @@ export interface AccessLog {
 const LINE_START = '{"level":"info"'
 const SERVICE = `,"service":${JSON.stringify(LOG_SERVICE)}`
 
-/** A string field: JSON-escaped, since most of them are the client's to fill (the path, the user agent, the forwarded address). */
-const text = (name: string, value: string | undefined): string => value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`
+/** Printable ASCII without `"` and `\\`: a string JSON writes as it is, between quotes. */
+const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+/**
+ * A string field: JSON-escaped, since most of them are the client's to fill (the path, the user agent, the
+ * forwarded address). Most values need no escaping, and testing for that costs a tenth of JSON.stringify.
+ */
+const text = (name: string, value: string | undefined): string => {
+  if (value === undefined) return ''
+  return JSON_PLAIN.test(value) ? `,"${name}":"${value}"` : `,"${name}":${JSON.stringify(value)}`
+}
 const count = (name: string, value: number | undefined): string => value === undefined || !Number.isFinite(value) ? '' : `,"${name}":${value}`
-const milliseconds = (name: string, value: number | undefined): string => value === undefined ? '' : count(name, Number(value.toFixed(2)))
+/** Rounded to hundredths of a millisecond; Math.round costs a fifth of toFixed on the request path. */
+const milliseconds = (name: string, value: number | undefined): string => value === undefined ? '' : count(name, Math.round(value * 100) / 100)
 
 /**
  * The access line: what an operator looks for first (as Kong and Traefik log it), in the shape pino writes
