@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 import type { Config } from '../config.js'
+import { BatchedLines } from './log-destination.js'
 
 /**
  * Anything that could carry a credential is censored, wherever it appears in a log object;
@@ -38,28 +39,26 @@ export function loggerOptions (config: Pick<Config, 'logLevel' | 'projectName'>)
   }
 }
 
-/** Lines are written in batches of at least this many bytes (or every second, whichever comes first). */
-const BATCH_BYTES = 8192
+/** Lines are written in batches of 16 K characters, or within a second of the first line, whichever comes first. */
+const BATCH_CHARS = 16 * 1024
 const FLUSH_INTERVAL_MS = 1000
-/** Beyond this much unwritten log (a stalled stdout), lines are dropped and counted rather than held. */
-const MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+/** Beyond this much written but not yet read (a stalled stdout), lines are dropped and counted rather than held. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
-/** Log lines dropped because stdout could not keep up (exposed as a metric). */
-export const droppedLogLines = { count: 0 }
+let stdoutLines: BatchedLines | undefined
 
 /**
- * stdout without blocking the request path, as nginx's buffered access_log: lines are batched and written
- * asynchronously, flushed every second, on drain and at exit (pino flushes the buffer synchronously when the
- * process exits, SIGTERM included), and bounded: a stalled reader costs dropped lines, not memory.
- * SonicBoom stays in its string mode: its buffer mode (a Buffer per line) was no faster on small JSON and made
- * the 64 KiB scenario 0.60x of the build before it, after a small-JSON warm-up (`npm run bench`, one run).
+ * The process's stdout for log lines, without blocking the request path (log-destination.ts). One per process,
+ * whatever builds a logger on it: its pending lines are written synchronously when the process exits, SIGTERM
+ * included (main.ts exits once drained).
  */
 export function asyncStdout (): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES, maxLength: MAX_BUFFERED_BYTES, periodicFlush: FLUSH_INTERVAL_MS })
-  stream.on('drop', (data: string) => { droppedLogLines.count += data.split('\n').length - 1 })
-  // A closed stdout (EPIPE) must not take the gateway down with it.
-  stream.on('error', () => undefined)
-  return stream
+  if (!stdoutLines) {
+    const lines = new BatchedLines(process.stdout, 1, { batchChars: BATCH_CHARS, flushIntervalMs: FLUSH_INTERVAL_MS, maxQueuedBytes: MAX_QUEUED_BYTES })
+    process.once('exit', () => { lines.flushSync() })
+    stdoutLines = lines
+  }
+  return stdoutLines
 }
 
 export function createLogger (config: Pick<Config, 'logLevel' | 'projectName'>, destination: DestinationStream = asyncStdout()): Logger {

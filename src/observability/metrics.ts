@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client'
 import { GatewayError } from '../errors.js'
 import type { UpstreamTiming } from './request-log.js'
-import { droppedLogLines } from './logger.js'
+import { droppedLogLines } from './log-destination.js'
 import { SeriesHistogram } from './series-histogram.js'
 import { errorResponses } from '../api/error-responses.js'
 
