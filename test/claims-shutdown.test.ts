@@ -135,7 +135,7 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
     const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_LOG_LEVEL: 'INFO' })
     try {
       const agent = `buffered-${Date.now()}`
-      // Ten lines are less than one batch (8 KiB): they wait in the buffer until a flush.
+      // Ten lines are less than one batch (16 K characters): they wait in the buffer until a flush.
       for (let i = 0; i < 10; i++) assert.equal((await rawRequest(gateway.url, '/health/live', { headers: { 'user-agent': agent } })).status, 200)
       gateway.cli.child.kill('SIGTERM')
       const { code } = await exitOf(gateway.cli, performance.now(), 15_000)

@@ -19,10 +19,9 @@ export const droppedLogLines = { count: 0 }
  * reader is behind; for a file, synchronous writes, as Node does. As nginx's buffered access_log: one write per
  * batch, flushed at least every interval and at exit, and bounded: a stalled reader costs dropped lines, not
  * memory, and never stops the event loop.
- * Not SonicBoom's asynchronous mode: its fs.write goes through libuv's thread pool, and on the bench's one
- * pinned core each batch cost the event loop ~10 µs per line it held (--cpu-prof at 3,000 req/s: `writeString`
- * 10.3 µs of main-thread time per request at INFO, 0.1 at WARNING); it also re-measures its pending string on
- * every line.
+ * Not SonicBoom's asynchronous mode: its fs.write goes through libuv's thread pool, which on the bench's one
+ * pinned core cost the event loop 10.3 µs per request in `writeString` at INFO, 0.1 at WARNING (--cpu-prof,
+ * fixed 3,000 req/s); it also re-measures its pending string on every line.
  */
 export class BatchedLines {
   readonly #out: Writable
