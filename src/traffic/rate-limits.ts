@@ -2,7 +2,7 @@ import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 import type { Redis } from 'ioredis'
 import { GatewayError } from '../errors.js'
-import { rateLimitHeaders, type LimitState } from './ratelimit-headers.js'
+import { rateLimitHeaders, rateLimitPolicyHeader, remainingHeader, type LimitState } from './ratelimit-headers.js'
 
 /** One limit: `max` requests per `windowMs` for each key. */
 export interface LimitPolicy {
@@ -79,7 +79,12 @@ export type LimitsCallback = (error: GatewayError | undefined, headers: Record<s
  * all, or the refusal of any. With the in-memory store it calls back before returning.
  */
 export class LimitSet {
-  constructor (private readonly counters: readonly LimitCounter[]) {}
+  /** RateLimit-Policy when every limit was counted (the usual case): fixed, so built once. */
+  readonly #policyHeader: string
+
+  constructor (private readonly counters: readonly LimitCounter[]) {
+    this.#policyHeader = rateLimitPolicyHeader(counters.map((counter) => counter.policy))
+  }
 
   /** `keys[i]` is counted against the i-th limit. */
   count (keys: readonly string[], callback: LimitsCallback): void {
@@ -90,18 +95,25 @@ export class LimitSet {
       (this.counters[index] as LimitCounter).count(keys[index] as string, (error, state) => {
         if (error) failed ??= error
         states[index] = state
-        if (--pending === 0) settle(states, failed, callback)
+        if (--pending === 0) this.#settle(states, failed, callback)
       })
     }
   }
-}
 
-/** The headers of the limits counted (one that failed open is left out), and the 429 when one is exceeded. */
-function settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: LimitsCallback): void {
-  if (failed) return callback(failed, undefined)
-  const counted = states.filter((state): state is LimitState => state !== undefined)
-  if (counted.length === 0) return callback(undefined, undefined)
-  const headers = rateLimitHeaders(counted)
-  const exceeded = counted.filter((state) => state.exceeded)
-  callback(exceeded.length > 0 ? tooManyRequests(Math.max(...exceeded.map((state) => state.resetSeconds)), headers) : undefined, headers)
+  /** The headers of the limits counted (one that failed open is left out), and the 429 when one is exceeded. */
+  #settle (states: readonly (LimitState | undefined)[], failed: GatewayError | undefined, callback: LimitsCallback): void {
+    if (failed) return callback(failed, undefined)
+    let counted = 0
+    let retryAfter = -1
+    for (const state of states) {
+      if (state === undefined) continue
+      counted++
+      if (state.exceeded && state.resetSeconds > retryAfter) retryAfter = state.resetSeconds
+    }
+    if (counted === 0) return callback(undefined, undefined)
+    const headers = counted === states.length
+      ? { 'ratelimit-policy': this.#policyHeader, ratelimit: remainingHeader(states) }
+      : rateLimitHeaders(states.filter((state): state is LimitState => state !== undefined))
+    callback(retryAfter >= 0 ? tooManyRequests(retryAfter, headers) : undefined, headers)
+  }
 }
