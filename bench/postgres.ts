@@ -27,6 +27,8 @@ export interface BenchDatabase {
   /** The GATEWAY_POSTGRES_* settings of the fresh database. */
   readonly env: Record<string, string>
   readonly credentials: DemoCredentials
+  /** Transactions the server has counted in this database so far (pg_stat_database; each lone query is one). */
+  transactions (): Promise<number>
   drop (): Promise<void>
 }
 
@@ -55,6 +57,12 @@ export async function createBenchDatabase (adminUrl: string, jwtSecret: string):
     ...(url.password ? { GATEWAY_POSTGRES_PASSWORD: decodeURIComponent(url.password) } : {}),
   }
   const drop = async (): Promise<void> => { await admin(async (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) }
+  // Read from the admin database, so that reading does not count. A backend reports its counts when it goes
+  // idle, at most once a second (PostgreSQL 15+), so a reading is up to date a little over a second after the load.
+  const transactions = async (): Promise<number> => admin(async (client) => {
+    const { rows } = await client.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name])
+    return Number(rows[0]?.n ?? 0)
+  })
   try {
     const config = loadConfig({ ...env, GATEWAY_JWT_SECRET: jwtSecret })
     const log = pino({ level: 'silent' })
@@ -63,7 +71,7 @@ export async function createBenchDatabase (adminUrl: string, jwtSecret: string):
       await migrate(db, log)
       const credentials = await bootstrapDemo(db)
       if (!credentials) throw new Error(`${name} was not empty`)
-      return { env, credentials, drop }
+      return { env, credentials, transactions, drop }
     } finally {
       await db.close()
     }

@@ -192,3 +192,22 @@ export function renderReport (scenarioList: readonly Scenario[], load: readonly 
   sections.push(['SPEC §9 (informative):', ...specChecks(load, sse).map((line) => `  ${line}`)])
   return sections.filter((lines) => lines.length).map((lines) => lines.join('\n')).join('\n\n')
 }
+
+/** Database transactions a gateway's PostgreSQL database counted during one scenario's measured rounds. */
+export interface DatabaseUse {
+  readonly scenario: string
+  readonly target: string
+  readonly transactions: number
+  readonly requests: number
+}
+
+/** One line per scenario: transactions per 1,000 requests (0 in steady state, SPEC §2.3; login does write). */
+export function renderDatabaseUse (use: readonly DatabaseUse[]): string[] {
+  if (!use.length) return []
+  const scenarios = [...new Set(use.map((u) => u.scenario))]
+  return [
+    'database transactions per 1,000 requests under measured load (pg_stat_database, PostgreSQL only):',
+    ...scenarios.map((scenario) => `  ${scenario}: ${use.filter((u) => u.scenario === scenario).map((u) =>
+      `${u.target} ${u.requests ? (1000 * u.transactions / u.requests).toFixed(2) : '-'} (${u.transactions} in ${u.requests} requests)`).join(', ')}`),
+  ]
+}

@@ -12,7 +12,7 @@ import { loadGenerator, type LoadGenerator, type LoadSpec } from './loadgen/inde
 import { parseOptions, USAGE, type Options } from './options.js'
 import { cleanupAll, cleanupSync, makeTempDir, sleep, stop } from './processes.js'
 import { monotonicUs, summarizeProfile, type Window } from './profile.js'
-import { renderReport, ratios, summarizeLoad, summarizeSse, type LoadMeasurement, type SseMeasurement } from './report.js'
+import { renderDatabaseUse, renderReport, ratios, summarizeLoad, summarizeSse, type DatabaseUse, type LoadMeasurement, type SseMeasurement } from './report.js'
 import { sampleRss, treeCpuSeconds, treeRssBytes } from './rss.js'
 import { scenarios, UPLOAD_BYTES, type LoadScenario, type Scenario } from './scenarios.js'
 import { soak } from './soak.js'
@@ -31,7 +31,12 @@ interface Context {
   readonly bodyFiles: { readonly upload: string, readonly login: Partial<Record<TargetId, string>> }
   /** When the gateway was under measured load, to cut its CPU profile to those spans. */
   readonly gatewayWindows: Window[]
+  /** Database transactions of each gateway on PostgreSQL during each scenario's measured rounds. */
+  readonly databaseUse: DatabaseUse[]
 }
+
+/** PostgreSQL reports a backend's counts within about a second of its going idle. */
+const DATABASE_STATS_DELAY_MS = 1500
 
 /** The harness (and everything it does in-process: SSE probe, RSS sampling) runs on the load CPU. */
 function pinSelf (): void {
@@ -90,6 +95,7 @@ async function runScenario (context: Context, scenario: Scenario, all: readonly 
   const targets = all.filter((t) => !only || only.includes(t.id))
   if (!targets.length) return []
   await warmUp(context, scenario, targets)
+  const counted = await databaseReadings(targets)
   const out: (LoadMeasurement | SseMeasurement)[] = []
   for (let round = 1; round <= context.options.rounds; round++) {
     for (const target of round % 2 ? targets : [...targets].reverse()) {
@@ -102,7 +108,27 @@ async function runScenario (context: Context, scenario: Scenario, all: readonly 
       await sleep(300)
     }
   }
+  await recordDatabaseUse(context, scenario, counted, out)
   return out
+}
+
+/** The gateways on PostgreSQL, with the transactions their databases counted before the measured rounds. */
+async function databaseReadings (targets: readonly Target[]): Promise<{ target: GatewayTarget, before: number }[]> {
+  const gateways = targets.filter((t): t is GatewayTarget => 'databaseTransactions' in t && t.databaseTransactions !== undefined)
+  if (!gateways.length) return []
+  await sleep(DATABASE_STATS_DELAY_MS)
+  return Promise.all(gateways.map(async (target) => ({ target, before: await (target.databaseTransactions as () => Promise<number>)() })))
+}
+
+/** How many transactions each gateway's database saw during the measured rounds, against the requests served. */
+async function recordDatabaseUse (context: Context, scenario: Scenario, counted: readonly { target: GatewayTarget, before: number }[], out: readonly (LoadMeasurement | SseMeasurement)[]): Promise<void> {
+  if (!counted.length || scenario.kind === 'sse') return
+  await sleep(DATABASE_STATS_DELAY_MS)
+  for (const { target, before } of counted) {
+    const transactions = await (target.databaseTransactions as () => Promise<number>)() - before
+    const requests = out.filter((m): m is LoadMeasurement => m.target === target.id && 'result' in m).reduce((sum, m) => sum + m.result.requests, 0)
+    context.databaseUse.push({ scenario: scenario.id, target: target.id, transactions, requests })
+  }
 }
 
 function environment (loadgen: LoadGenerator) {
@@ -193,7 +219,7 @@ async function main (argv: string[]): Promise<number> {
     bodyFiles.login[target.id] = join(work, `login-${target.id}.json`)
     writeFileSync(join(work, `login-${target.id}.json`), JSON.stringify({ email, password }))
   }
-  const context: Context = { options, loadgen, bodyFiles, gatewayWindows: [] }
+  const context: Context = { options, loadgen, bodyFiles, gatewayWindows: [], databaseUse: [] }
   const idleRssMiB = Object.fromEntries(targets.filter((t) => t.pid !== undefined).map((t) => [t.id, treeRssBytes(t.pid ?? 0) / (1024 * 1024)]))
   const all = scenarios(options.sseSamples)
   const chosen = options.scenarios.map((id) => all[id])
@@ -208,6 +234,7 @@ async function main (argv: string[]): Promise<number> {
     renderReport(chosen, load, sse),
     '',
     `RSS MiB at idle after startup: ${idle || '-'}`,
+    ...renderDatabaseUse(context.databaseUse),
     `load generator: ${loadgen.name}; ${options.rounds} round(s) × ${options.durationS} s per target and scenario; Δ = added over a (direct)`,
   ].join('\n')
   const scenarioRatios = Object.fromEntries(chosen.map((s) => [s.id, ratios(load, s.id)]))
@@ -219,6 +246,7 @@ async function main (argv: string[]): Promise<number> {
     idleRssMiB,
     targets: targets.map(({ id, label, url }) => ({ id, label, url })),
     summaries: { load, sse },
+    databaseUse: context.databaseUse,
     ratios: scenarioRatios,
     measurements,
     table,

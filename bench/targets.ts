@@ -39,6 +39,8 @@ export interface Target {
 
 export interface GatewayTarget extends Target {
   readonly child: Child
+  /** On PostgreSQL: the transactions its database has counted so far (undefined on PGlite). */
+  readonly databaseTransactions: (() => Promise<number>) | undefined
   readonly credentials: { readonly email: string, readonly password: string, readonly companyId: string }
 }
 
@@ -132,12 +134,14 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const cliArgs = ['serve']
   let database: Record<string, string> = { GATEWAY_DATA_DIR: join(home, 'pglite') }
   let seeded: DemoCredentials | undefined
+  let databaseTransactions: (() => Promise<number>) | undefined
   if (options.workers !== undefined && options.workers > 1) cliArgs.push('--workers', String(options.workers))
   if (options.databaseUrl !== undefined) {
     const postgres = await createBenchDatabase(options.databaseUrl, secret)
     onCleanup(postgres.drop)
     database = postgres.env
     seeded = postgres.credentials
+    databaseTransactions = postgres.transactions
   }
   const env = cleanEnv({
     PORT: String(port),
@@ -164,7 +168,7 @@ export async function startGateway (upstreamUrl: string, secret: string, options
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, 30_000, child)
   const token = await login(url, email, password)
-  return { id, label: `${TARGET_LABELS[id]}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId } }
+  return { id, label: `${TARGET_LABELS[id]}${options.workers ? ` --workers ${options.workers}` : ''} (${seeded ? 'PostgreSQL' : 'embedded PGlite'})`, url, pid: child.pid, child, headers: { authorization: `Bearer ${token}` }, credentials: { email, password, companyId }, databaseTransactions }
 }
 
 /**
