@@ -10,10 +10,11 @@ import { createBenchDatabase } from './postgres.js'
 import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
-export type TargetId = 'a' | 'b' | 'b2' | 'c' | 'ck' | 'c0' | 'd' | 'e'
-export const TARGET_IDS: readonly TargetId[] = ['a', 'b', 'b2', 'c', 'ck', 'c0', 'd', 'e']
+export type TargetId = 'a' | 'b0' | 'b' | 'b2' | 'c' | 'ck' | 'c0' | 'd' | 'e'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b0', 'b', 'b2', 'c', 'ck', 'c0', 'd', 'e']
 export const TARGET_LABELS: Record<TargetId, string> = {
   a: 'direct (upstream)',
+  b0: 'node:http+undici floor',
   b: 'reply-from (no auth)',
   b2: 'node:http+undici+jose',
   c: 'atenex gateway',
@@ -69,6 +70,11 @@ export async function startUpstream (): Promise<{ child: Child, url: string }> {
 export async function startFastifyBaseline (upstreamUrl: string): Promise<Target> {
   const { child, url } = await startNodeScript('reply-from', PROXY_CPU, './baselines/reply-from.ts', { UPSTREAM_URL: upstreamUrl })
   return { id: 'b', label: TARGET_LABELS.b, url, pid: child.pid, headers: {} }
+}
+
+export async function startFloorBaseline (upstreamUrl: string): Promise<Target> {
+  const { child, url } = await startNodeScript('node-floor', PROXY_CPU, './baselines/node-floor.ts', { UPSTREAM_URL: upstreamUrl })
+  return { id: 'b0', label: TARGET_LABELS.b0, url, pid: child.pid, headers: {} }
 }
 
 export async function startJoseBaseline (upstreamUrl: string, secret: string, token: string): Promise<Target> {
@@ -244,6 +250,7 @@ export async function startTargets (
     targets.push(await startGateway(upstreamUrl, secret, { ...gatewayOptions, root: baseline.root, profileDir: undefined, logLevel, env: baseline.env }, 'c0'))
   }
   if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
+  if (want.has('b0')) targets.push(await startFloorBaseline(upstreamUrl))
   if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))
   const gatewayToken = gateway?.headers.authorization?.slice('Bearer '.length)
   if (want.has('b2')) targets.push(await startJoseBaseline(upstreamUrl, secret, gatewayToken ?? await mintToken(secret)))
