@@ -2,7 +2,7 @@ import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 import type { Redis } from 'ioredis'
 import { GatewayError } from '../errors.js'
-import { rateLimitHeaders, rateLimitPolicyHeader, remainingHeader, type LimitState } from './ratelimit-headers.js'
+import { policyItem, remainingHeader, type LimitState } from './ratelimit-headers.js'
 
 /** One limit: `max` requests per `windowMs` for each key. */
 export interface LimitPolicy {
@@ -37,10 +37,11 @@ export function limitStore (redis: Redis | undefined): LimitStore {
 export type CountCallback = (error: GatewayError | undefined, state: LimitState | undefined) => void
 
 export class LimitCounter {
-  readonly #windowSeconds: number
+  /** This limit's item of RateLimit-Policy. */
+  readonly policyItem: string
 
   constructor (readonly policy: LimitPolicy, private readonly store: LimitStore, private readonly onStoreError: (error: Error, policy: string) => void) {
-    this.#windowSeconds = Math.ceil(policy.windowMs / 1000)
+    this.policyItem = policyItem(policy)
   }
 
   /** Counts one request of `key` (or only reads its state); calls back at once with the in-memory store. */
@@ -55,8 +56,6 @@ export class LimitCounter {
       const resetSeconds = Math.ceil(result.ttl / 1000)
       callback(undefined, {
         policy: name,
-        quota: max,
-        windowSeconds: this.#windowSeconds,
         remaining: Math.max(0, max - result.current),
         resetSeconds,
         exceeded: result.current > max,
@@ -83,7 +82,7 @@ export class LimitSet {
   readonly #policyHeader: string
 
   constructor (private readonly counters: readonly LimitCounter[]) {
-    this.#policyHeader = rateLimitPolicyHeader(counters.map((counter) => counter.policy))
+    this.#policyHeader = counters.map((counter) => counter.policyItem).join(', ')
   }
 
   /** `keys[i]` is counted against the i-th limit. */
@@ -111,9 +110,10 @@ export class LimitSet {
       if (state.exceeded && state.resetSeconds > retryAfter) retryAfter = state.resetSeconds
     }
     if (counted === 0) return callback(undefined, undefined)
-    const headers = counted === states.length
-      ? { 'ratelimit-policy': this.#policyHeader, ratelimit: remainingHeader(states) }
-      : rateLimitHeaders(states.filter((state): state is LimitState => state !== undefined))
+    const policy = counted === states.length
+      ? this.#policyHeader
+      : this.counters.filter((_counter, index) => states[index] !== undefined).map((counter) => counter.policyItem).join(', ')
+    const headers = { 'ratelimit-policy': policy, ratelimit: remainingHeader(states) }
     callback(retryAfter >= 0 ? tooManyRequests(retryAfter, headers) : undefined, headers)
   }
 }
