@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { Pool, type Dispatcher } from 'undici'
-import { HOP_BY_HOP, forwardable, hasBody, listenPort, upstreamUrl } from './headers.js'
+import { HOP_BY_HOP, forwardable, hasBody, serveBaseline, upstreamUrl } from './headers.js'
 
 const pool = new Pool(upstreamUrl(), { connections: 200, pipelining: 1 })
 
@@ -54,12 +54,4 @@ function handle (req: IncomingMessage, res: ServerResponse): void {
 }
 
 const server = createServer(handle)
-server.keepAliveTimeout = 75_000
-server.listen(listenPort(), '127.0.0.1', () => {
-  const address = server.address()
-  process.stdout.write(`LISTENING ${typeof address === 'object' && address ? address.port : 0}\n`)
-})
-process.on('SIGTERM', () => {
-  server.closeAllConnections()
-  server.close(() => { void pool.close().then(() => process.exit(0)) })
-})
+serveBaseline(server, pool)

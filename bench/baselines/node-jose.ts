@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { pipeline } from 'node:stream'
 import { jwtVerify } from 'jose'
 import { Pool, type Dispatcher } from 'undici'
-import { forwardable, hasBody, listenPort, upstreamUrl } from './headers.js'
+import { forwardable, hasBody, serveBaseline, upstreamUrl } from './headers.js'
 
 const secret = process.env.JWT_SECRET
 if (!secret) throw new Error('JWT_SECRET is required')
@@ -63,12 +63,4 @@ async function handle (req: IncomingMessage, res: ServerResponse): Promise<void>
 }
 
 const server = createServer((req, res) => { void handle(req, res) })
-server.keepAliveTimeout = 75_000
-server.listen(listenPort(), '127.0.0.1', () => {
-  const address = server.address()
-  process.stdout.write(`LISTENING ${typeof address === 'object' && address ? address.port : 0}\n`)
-})
-process.on('SIGTERM', () => {
-  server.closeAllConnections()
-  server.close(() => { void pool.close().then(() => process.exit(0)) })
-})
+serveBaseline(server, pool)
