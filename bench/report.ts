@@ -156,20 +156,18 @@ function loadSection (scenario: ThroughputScenario, summaries: readonly LoadSumm
 /** Below this many rounds a spread of the per-round ratios says nothing. */
 const PAIRED_MIN_ROUNDS = 4
 
-export interface PairedRatio { readonly rounds: number, readonly median: number, readonly lowerQuartile: number, readonly upperQuartile: number }
+interface PairedRatio { readonly rounds: number, readonly median: number, readonly lowerQuartile: number, readonly upperQuartile: number }
 
 /**
  * c over c0 round by round: the two run in the same round, next to each other in its order, so the machine's slow drift,
  * which moves both, cancels in each round's ratio, and the spread of those ratios shows how far a small
  * difference (the access log's cost, one change on the request path) stands out of the noise.
  */
-export function pairedRatio (gateway: LoadSummary | undefined, baseline: LoadSummary | undefined): PairedRatio | undefined {
+function pairedRatio (gateway: LoadSummary | undefined, baseline: LoadSummary | undefined): PairedRatio | undefined {
   if (!gateway || !baseline) return undefined
-  const rounds = Math.min(gateway.rpsPerRound.length, baseline.rpsPerRound.length)
-  if (rounds < PAIRED_MIN_ROUNDS) return undefined
-  const perRound = gateway.rpsPerRound.slice(0, rounds).flatMap((rps, round) => {
-    const base = baseline.rpsPerRound[round] as number
-    return base > 0 ? [rps / base] : []
+  const perRound = gateway.rpsPerRound.flatMap((rps, round) => {
+    const base = baseline.rpsPerRound[round]
+    return base ? [rps / base] : []
   })
   if (perRound.length < PAIRED_MIN_ROUNDS) return undefined
   return { rounds: perRound.length, median: median(perRound), lowerQuartile: percentile(perRound, 25), upperQuartile: percentile(perRound, 75) }
