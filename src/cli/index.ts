@@ -9,9 +9,9 @@ import { runtimeRefusal } from './runtime-guard.js'
 const refusal = runtimeRefusal(process.version, process.execPath, packageInfo())
 if (refusal === undefined) {
   // V8's allocation-site pretenuring allocates a site's objects straight in the old generation once enough of
-  // them survived scavenges. Such objects in the gateway mostly wait for I/O and then die (a page of database rows
-  // across the next query), so, pretenured, they pile up as old garbage until a major collection: exporting
-  // 100,000 audit events grew the gateway's RSS by 46-54 MB with it and 14 MB without, and the bench's 64 KiB
+  // them survived scavenges. Such objects in the gateway mostly wait for I/O and then die, so, pretenured, they
+  // pile up as old garbage until a major collection: a 100,000-event audit export (while it still held each page's
+  // rows across its yield) grew the gateway's RSS by 46-54 MB with it and 13-15 MB without, and the bench's 64 KiB
   // scenario cost 15% less CPU per request without (bench/README.md). Set before the gateway's modules load, in
   // every process (cluster workers run this entry too).
   setFlagsFromString('--no-allocation-site-pretenuring')
