@@ -31,9 +31,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --warmup <s>         unmeasured seconds per target before each scenario (default 1)
   --quick              CI smoke run (~5 s of load): small JSON, targets a and c, one short round
   --soak <minutes>     bounded soak of the gateway only; fails if RSS grows without bound
-  --targets <list>     subset of a,b0,b,b2,c,ck,c0,d,e (default all; d and e are skipped, with the reason,
-                       when nginx / the Python packages are missing; ck is c called with an API key;
-                       c0 needs --baseline-root)
+  --targets <list>     subset of a,b0,b,bl,b2,c,ck,c0,d,e (default all; d and e are skipped, with the reason,
+                       when nginx / the Python packages are missing; bl is b writing an access line per
+                       request; ck is c called with an API key; c0 needs --baseline-root)
   --scenarios <list>   subset of small,big,upload,sse,ws,login (default all)
   --loadgen <name>     wrk or autocannon (default: wrk when installed)
   --sse-samples <n>    sequential SSE requests per target and round (default 50)

@@ -43,7 +43,7 @@ export interface SseSummary {
   readonly peakRssMiB: number | undefined
 }
 
-const RATIO_BASES: readonly TargetId[] = ['b0', 'b', 'b2', 'c0', 'a', 'd', 'e']
+const RATIO_BASES: readonly TargetId[] = ['b0', 'b', 'bl', 'b2', 'c0', 'a', 'd', 'e']
 /** ck (the API key) over c (the JWT) and over c0, for the same gateway process or build. */
 const KEY_RATIO_BASES: readonly TargetId[] = ['c', 'c0']
 /**
@@ -110,7 +110,7 @@ export function summarizeSse (measurements: readonly SseMeasurement[]): SseSumma
   })
 }
 
-/** c's throughput over each baseline's, for one scenario: c/b0, c/b, c/b2, c/c0, c/a, c/d, c/e. */
+/** c's throughput over each baseline's, for one scenario: c/b0, c/b, c/bl, c/b2, c/c0, c/a, c/d, c/e. */
 export function ratios (summaries: readonly LoadSummary[], scenario: ScenarioId): Record<string, number> {
   const rps = (target: TargetId): number | undefined => summaries.find((s) => s.scenario === scenario && s.target === target)?.rps
   const gateway = rps('c')

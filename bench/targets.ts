@@ -10,12 +10,13 @@ import { createBenchDatabase } from './postgres.js'
 import { freePort, makeTempDir, onCleanup, spawnPinned, waitForHttp, type Child } from './processes.js'
 import { findPython, startPythonGateway } from './python.js'
 
-export type TargetId = 'a' | 'b0' | 'b' | 'b2' | 'c' | 'ck' | 'c0' | 'd' | 'e'
-export const TARGET_IDS: readonly TargetId[] = ['a', 'b0', 'b', 'b2', 'c', 'ck', 'c0', 'd', 'e']
+export type TargetId = 'a' | 'b0' | 'b' | 'bl' | 'b2' | 'c' | 'ck' | 'c0' | 'd' | 'e'
+export const TARGET_IDS: readonly TargetId[] = ['a', 'b0', 'b', 'bl', 'b2', 'c', 'ck', 'c0', 'd', 'e']
 export const TARGET_LABELS: Record<TargetId, string> = {
   a: 'direct (upstream)',
   b0: 'node:http+undici floor',
   b: 'reply-from (no auth)',
+  bl: 'reply-from (no auth), access log',
   b2: 'node:http+undici+jose',
   c: 'atenex gateway',
   ck: 'atenex gateway, API key',
@@ -67,9 +68,11 @@ export async function startUpstream (): Promise<{ child: Child, url: string }> {
   return startNodeScript('upstream', LOAD_CPU, './upstream.ts', {})
 }
 
-export async function startFastifyBaseline (upstreamUrl: string): Promise<Target> {
-  const { child, url } = await startNodeScript('reply-from', PROXY_CPU, './baselines/reply-from.ts', { UPSTREAM_URL: upstreamUrl })
-  return { id: 'b', label: TARGET_LABELS.b, url, pid: child.pid, headers: {} }
+/** b, or with its access log at info bl: reply-from as a Fastify service writes one (see baselines/reply-from.ts). */
+export async function startFastifyBaseline (upstreamUrl: string, id: 'b' | 'bl' = 'b'): Promise<Target> {
+  const env = { UPSTREAM_URL: upstreamUrl, ...(id === 'bl' ? { ACCESS_LOG: '1' } : {}) }
+  const { child, url } = await startNodeScript(id === 'bl' ? 'reply-from-logged' : 'reply-from', PROXY_CPU, './baselines/reply-from.ts', env)
+  return { id, label: TARGET_LABELS[id], url, pid: child.pid, headers: {} }
 }
 
 export async function startFloorBaseline (upstreamUrl: string): Promise<Target> {
@@ -252,6 +255,7 @@ export async function startTargets (
   if (want.has('a')) targets.push({ id: 'a', label: TARGET_LABELS.a, url: upstreamUrl, pid: undefined, headers: {} })
   if (want.has('b0')) targets.push(await startFloorBaseline(upstreamUrl))
   if (want.has('b')) targets.push(await startFastifyBaseline(upstreamUrl))
+  if (want.has('bl')) targets.push(await startFastifyBaseline(upstreamUrl, 'bl'))
   const gatewayToken = gateway?.headers.authorization?.slice('Bearer '.length)
   if (want.has('b2')) targets.push(await startJoseBaseline(upstreamUrl, secret, gatewayToken ?? await mintToken(secret)))
   if (want.has('d')) {
