@@ -6,34 +6,19 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { after, before, describe, test } from 'node:test'
-import { cliMissing, startCli, type RunningCli } from './helpers/cli.js'
-import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
-import { startGateway, TEST_JWT_SECRET } from './helpers/gateway.js'
+import { startBuiltGateway } from './helpers/built-gateway.js'
+import { cliMissing } from './helpers/cli.js'
+import { postgresSkip } from './helpers/databases.js'
+import { startGateway } from './helpers/gateway.js'
 import { postJson, rawRequest } from './helpers/http.js'
 import { closedPortUrl, startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
 
 // README, "Operating it": OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (server spans, undici client
-// spans, pg spans), the image's HEALTHCHECK, and GATEWAY_WORKERS=auto (one worker per CPU).
+// spans, pg spans), the image's HEALTHCHECK, and GATEWAY_WORKERS=auto (one worker per CPU). The built binary runs
+// on PostgreSQL when one answers (pg spans, workers), else on the embedded database (startBuiltGateway).
 
 const noPostgres = await postgresSkip()
-
-/** The built binary; on PostgreSQL when one answers (pg spans, workers), else on the embedded database. */
-async function spawnServe (env: Record<string, string>, args: string[] = ['serve']): Promise<{ cli: RunningCli, url: string, close: () => Promise<void> }> {
-  const database = noPostgres ? undefined : await createPostgresDatabase()
-  const cli = startCli(args, { PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_DATA_DIR: 'memory://', GATEWAY_JWT_SECRET: TEST_JWT_SECRET, ...database?.env, ...env })
-  const close = async (): Promise<void> => {
-    await cli.stop('SIGKILL')
-    await database?.drop()
-  }
-  try {
-    const [, url] = await cli.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000)
-    return { cli, url: url as string, close }
-  } catch (error) {
-    await close()
-    throw error
-  }
-}
 
 interface Export { readonly path: string, readonly contentType: string, readonly body: OtlpBody }
 interface OtlpSpan { traceId: string, spanId: string, parentSpanId?: string, name: string, kind: number, attributes: { key: string, value: { stringValue?: string, intValue?: number | string } }[] }
@@ -66,7 +51,7 @@ describe('OTLP export to a local receiver (the built binary)', { skip: cliMissin
 
   /** A login and a traced proxied request, then SIGTERM (which flushes the exporter); returns the trace id sent. */
   const traffic = async (env: Record<string, string>): Promise<string> => {
-    const gateway = await spawnServe({ GATEWAY_INGEST_SERVICE_URL: upstream.url, GATEWAY_AUTH_SERVICE_URL: upstream.url, ...env })
+    const gateway = await startBuiltGateway({ GATEWAY_INGEST_SERVICE_URL: upstream.url, GATEWAY_AUTH_SERVICE_URL: upstream.url, ...env })
     try {
       const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
       // The auth service's prefix needs no token: no demo password to read, and an undici call all the same.
@@ -154,7 +139,7 @@ const oneCpu = availableParallelism() < 2 ? 'one CPU: auto means a single proces
 
 describe('GATEWAY_WORKERS=auto (the built binary, PostgreSQL)', { skip: cliMissing || noPostgres || oneCpu }, () => {
   test(`forks one worker per CPU (${availableParallelism()} here), all serving, and SIGTERM stops them with exit 0`, async () => {
-    const gateway = await spawnServe({ GATEWAY_WORKERS: 'auto' })
+    const gateway = await startBuiltGateway({ GATEWAY_WORKERS: 'auto' })
     try {
       await gateway.cli.waitFor(new RegExp(`primary \\d+ started ${availableParallelism()} workers`), 5000)
       const pids = new Set<number>()

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { cliMissing, startCli, type RunningCli } from './helpers/cli.js'
-import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
-import { TEST_JWT_SECRET } from './helpers/gateway.js'
+import { startBuiltGateway } from './helpers/built-gateway.js'
+import { cliMissing, type RunningCli } from './helpers/cli.js'
 import { rawRequest } from './helpers/http.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 import { eventually } from './helpers/wait.js'
@@ -12,29 +11,6 @@ import { eventually } from './helpers/wait.js'
 // README, "Operating it", Shutdown: on SIGTERM readiness turns 503, the listener closes, in-flight requests
 // drain for up to GATEWAY_SHUTDOWN_TIMEOUT seconds, then the process exits 0; a second signal exits at once.
 // The built binary, stopped with real signals.
-
-interface Spawned { readonly cli: RunningCli, readonly url: string, close (): Promise<void> }
-
-// The database does not matter here; a fresh PostgreSQL database migrates in a fraction of PGlite's seconds.
-const noPostgres = await postgresSkip()
-
-async function spawnGateway (env: Record<string, string>): Promise<Spawned> {
-  const database = noPostgres ? undefined : await createPostgresDatabase()
-  const cli = startCli(['serve'], {
-    PORT: '0', GATEWAY_HOST: '127.0.0.1', GATEWAY_DATA_DIR: 'memory://', GATEWAY_JWT_SECRET: TEST_JWT_SECRET, ...database?.env, ...env,
-  })
-  const close = async (): Promise<void> => {
-    await cli.stop('SIGKILL')
-    await database?.drop()
-  }
-  try {
-    const [, url] = await cli.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000)
-    return { cli, url: url as string, close }
-  } catch (error) {
-    await close()
-    throw error
-  }
-}
 
 /** Resolves with the exit code and how long after `from` it came (bounded). */
 async function exitOf (cli: RunningCli, from: number, timeoutMs: number): Promise<{ code: number | null, ms: number }> {
@@ -67,7 +43,7 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
   after(async () => { await upstream.close() })
 
   test('SIGTERM: readiness answers 503 on a connection already open, new connections are refused, exit 0 once drained', async () => {
-    const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '20' })
+    const gateway = await startBuiltGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '20' })
     try {
       const { socket, received } = await openSocket(gateway.url)
       socket.write('GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n')
@@ -96,7 +72,7 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
   })
 
   test('a request still in flight at GATEWAY_SHUTDOWN_TIMEOUT (1 s) is cut and the process exits 0 then, not at the upstream timeout', async () => {
-    const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '1', GATEWAY_HTTP_CLIENT_TIMEOUT: '60' })
+    const gateway = await startBuiltGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '1', GATEWAY_HTTP_CLIENT_TIMEOUT: '60' })
     try {
       const seen = upstream.received.length
       const inFlight = rawRequest(gateway.url, '/api/v1/auth/forever').then(
@@ -114,7 +90,7 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
   })
 
   test('a second signal while draining exits at once, with code 1', async () => {
-    const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '30' })
+    const gateway = await startBuiltGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_SHUTDOWN_TIMEOUT: '30' })
     try {
       const seen = upstream.received.length
       const inFlight = rawRequest(gateway.url, '/api/v1/auth/forever').catch(() => undefined)
@@ -132,7 +108,7 @@ describe('shutdown on real signals (the built binary)', { skip: cliMissing }, ()
   })
 
   test('access lines still buffered for stdout are all written when SIGTERM stops the gateway', async () => {
-    const gateway = await spawnGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_LOG_LEVEL: 'INFO' })
+    const gateway = await startBuiltGateway({ GATEWAY_AUTH_SERVICE_URL: upstream.url, GATEWAY_LOG_LEVEL: 'INFO' })
     try {
       const agent = `buffered-${Date.now()}`
       // Ten lines are less than one batch (16 K characters): they wait in the buffer until a flush.

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import { cliMissing, startCli, type RunningCli } from './helpers/cli.js'
-import { createPostgresDatabase, postgresSkip } from './helpers/databases.js'
-import { TEST_JWT_SECRET } from './helpers/gateway.js'
+import { startBuiltGateway, type BuiltGateway } from './helpers/built-gateway.js'
+import { cliMissing } from './helpers/cli.js'
 import { writeRoutesFile } from './helpers/routes-file.js'
 import { startUpstream, type StandInUpstream } from './helpers/upstream.js'
 
@@ -17,12 +16,10 @@ const UPLOADS = 512
 const UPLOAD_BYTES = 1024 * 1024
 const CONCURRENT = 4
 /**
- * Without the flag: 26-29 major collections for these 512 MiB (four runs); with it 1-11 (ten runs, three of them
- * beside traffic.test.ts). The bound sits between the two, with room on both sides.
+ * Without the flag: 26-29 major collections for these 512 MiB (four runs); with it 1-11 (fourteen runs, three of
+ * them beside traffic.test.ts, three in full suites). The bound sits between the two, with room on both sides.
  */
 const MAX_MAJOR_COLLECTIONS = 18
-
-const noPostgres = await postgresSkip()
 
 function upload (url: string, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,30 +45,20 @@ async function majorCollections (url: string): Promise<number> {
 
 describe('streamed uploads and the garbage collector (the built binary)', { skip: cliMissing }, () => {
   let upstream: StandInUpstream
-  let cli: RunningCli
+  let gateway: BuiltGateway
   let url: string
-  let dropDatabase: (() => Promise<void>) | undefined
 
   before(async () => {
     upstream = await startUpstream((_req, res) => { res.end('{}') })
-    const database = noPostgres ? undefined : await createPostgresDatabase()
-    dropDatabase = database?.drop
-    cli = startCli(['serve'], {
-      PORT: '0',
-      GATEWAY_HOST: '127.0.0.1',
-      GATEWAY_DATA_DIR: 'memory://',
-      GATEWAY_JWT_SECRET: TEST_JWT_SECRET,
+    gateway = await startBuiltGateway({
       // One client sends them all: its per-address budget must not be what answers.
       GATEWAY_RATE_LIMIT_IP_PER_MINUTE: '100000',
       GATEWAY_ROUTES_FILE: writeRoutesFile([{ name: 'bulk', path: '/bulk', upstream: upstream.url, upstreamPath: '/bulk', auth: 'none', maxBodyBytes: 2 * UPLOAD_BYTES }]),
-      ...database?.env,
     })
-    const [, listening] = await cli.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000)
-    url = listening as string
+    url = gateway.url
   })
   after(async () => {
-    await cli.stop('SIGKILL')
-    await dropDatabase?.()
+    await gateway.close()
     await upstream.close()
   })
 
